@@ -1,0 +1,2 @@
+def organisation(request):
+    return {"organisation": getattr(request, "organisation", None)}

@@ -7,6 +7,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.models import Group
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core.choices import Role
@@ -158,6 +159,8 @@ class ApiTokenAdmin(OrganisationScopedAdmin):
         return False
 
 
+# Staff get their rights from their role; Django's groups would be a second, unscoped system.
+admin.site.unregister(Group)
 admin.site.unregister(TOTPDevice)
 
 

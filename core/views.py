@@ -154,6 +154,10 @@ class TwoFactorEnrolView(TwoFactorStepMixin, FormView):
 
     def form_valid(self, form):
         device = self.pending_device()
+        allowed, _ = device.verify_is_allowed()
+        if not allowed:
+            form.add_error("code", "Too many wrong codes. Wait a minute and try again.")
+            return self.form_invalid(form)
         if not device.verify_token(form.cleaned_data["code"]):
             form.add_error("code", "That code is not right. Scan the QR code again and enter the current code.")
             return self.form_invalid(form)

@@ -260,6 +260,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Practice management for UK health clinics.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["core.api.permissions.IsOrganisationStaff"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from core import views as core_views
+from core.api import views as core_api_views
 
 urlpatterns = [
     path("", core_views.HomeView.as_view(), name="home"),
@@ -12,8 +12,8 @@ urlpatterns = [
     path("admin/login/", core_views.admin_login_redirect, name="admin-login-redirect"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("jelly.api_urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/schema/", core_api_views.SchemaView.as_view(), name="api-schema"),
+    path("api/docs/", core_api_views.SchemaDocsView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 
 handler404 = "core.views.page_not_found"

@@ -11,6 +11,9 @@ from core.services import staff_create
 
 class Command(BaseCommand):
     help = "Add a staff member to an organisation. The password is read from standard input."
+    # `call_command(..., stdin=...)` passes the stream as an option; Django rejects options it
+    # does not know, so declare it (as createsuperuser does).
+    stealth_options = ("stdin",)
 
     def add_arguments(self, parser):
         parser.add_argument("--organisation", required=True, help="Organisation slug.")

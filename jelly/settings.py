@@ -92,6 +92,8 @@ INSTALLED_APPS = [
     "diary",
     "privacy",
     "integrations",
+    "integrations.google",
+    "integrations.zoom",
 ]
 
 MIDDLEWARE = [

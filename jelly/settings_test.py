@@ -27,3 +27,7 @@ STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticF
 # Serve static files straight from the apps and static/ (no collectstatic in tests).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# One test database per test run, so runs side by side (developers, CI, benchmarks) never
+# drop each other's database.
+DATABASES["default"].setdefault("TEST", {})["NAME"] = f"test_jelly_{os.getpid()}"  # noqa: F405

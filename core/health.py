@@ -21,7 +21,7 @@ def broker_state() -> str:
         return "eager"
     try:
         with celery_app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
+            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
     except Exception:
         return "unavailable"
     return "ok"

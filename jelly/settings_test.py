@@ -31,3 +31,5 @@ WHITENOISE_AUTOREFRESH = True
 # One test database per test run, so runs side by side (developers, CI, benchmarks) never
 # drop each other's database.
 DATABASES["default"].setdefault("TEST", {})["NAME"] = f"test_jelly_{os.getpid()}"  # noqa: F405
+# Close connections after each request so the live server's thread leaves none open at teardown.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

@@ -298,3 +298,30 @@ LOGGING = {
     },
 }
 ADMINS: list = []
+
+# --- Zoom ---------------------------------------------------------------------------------
+# Jelly's Zoom Marketplace app (account-level OAuth, authorisation-code flow) and its webhook
+# secret token. Defaults are Zoom's production endpoints; tests point them at a local fake.
+# The revoke endpoint is derived from ZOOM_TOKEN_URL (…/oauth/token → …/oauth/revoke).
+ZOOM_CLIENT_ID = env.str("ZOOM_CLIENT_ID", default="")
+ZOOM_CLIENT_SECRET = secret("ZOOM_CLIENT_SECRET", default="")
+ZOOM_AUTH_URL = env.str("ZOOM_AUTH_URL", default="https://zoom.us/oauth/authorize")
+ZOOM_TOKEN_URL = env.str("ZOOM_TOKEN_URL", default="https://zoom.us/oauth/token")
+ZOOM_API_BASE_URL = env.str("ZOOM_API_BASE_URL", default="https://api.zoom.us/v2")
+ZOOM_WEBHOOK_SECRET_TOKEN = secret("ZOOM_WEBHOOK_SECRET_TOKEN", default="")
+# Every call to Zoom gives up after this many seconds (connect and read each).
+ZOOM_HTTP_TIMEOUT_SECONDS = integer("ZOOM_HTTP_TIMEOUT_SECONDS", 10)
+if ZOOM_CLIENT_ID and not (ZOOM_CLIENT_SECRET and ZOOM_WEBHOOK_SECRET_TOKEN):
+    raise ImproperlyConfigured(
+        "ZOOM_CLIENT_SECRET and ZOOM_WEBHOOK_SECRET_TOKEN (or their _FILE) must be set with ZOOM_CLIENT_ID."
+    )
+for _zoom_url in ("ZOOM_AUTH_URL", "ZOOM_TOKEN_URL", "ZOOM_API_BASE_URL"):
+    if not str(globals()[_zoom_url]).startswith(("https://", "http://")):
+        raise ImproperlyConfigured(f"{_zoom_url} must be an http(s) URL, not {globals()[_zoom_url]!r}")
+if ZOOM_HTTP_TIMEOUT_SECONDS <= 0:
+    raise ImproperlyConfigured("ZOOM_HTTP_TIMEOUT_SECONDS must be a positive number of seconds.")
+# Re-queue Zoom webhook deliveries whose task was lost, and prune the delivery ledger.
+CELERY_BEAT_SCHEDULE["zoom-sweep-webhook-deliveries"] = {
+    "task": "integrations.zoom.tasks.sweep_webhook_deliveries",
+    "schedule": 10 * 60,
+}

@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/v1/", include("jelly.api_urls")),
     path("api/schema/", core_api_views.SchemaView.as_view(), name="api-schema"),
     path("api/docs/", core_api_views.SchemaDocsView.as_view(url_name="api-schema"), name="api-docs"),
+    path("integrations/zoom/", include("integrations.zoom.urls")),
 ]
 
 handler404 = "core.views.page_not_found"

@@ -325,3 +325,35 @@ CELERY_BEAT_SCHEDULE["zoom-sweep-webhook-deliveries"] = {
     "task": "integrations.zoom.tasks.sweep_webhook_deliveries",
     "schedule": 10 * 60,
 }
+
+# --- Google (Calendar and Gmail send) -----------------------------------------------------
+# Jelly's OAuth client from the Google Cloud console (type "Web application"); register the
+# redirect URI https://<your host>/integrations/google/callback/. Endpoints default to Google's;
+# tests and operators may point them at a fake or a proxy (integrations/google/oauth.py).
+GOOGLE_OAUTH_CLIENT_ID = env.str("GOOGLE_OAUTH_CLIENT_ID", default="")
+GOOGLE_OAUTH_CLIENT_SECRET = secret("GOOGLE_OAUTH_CLIENT_SECRET", default="")
+GOOGLE_AUTH_URI = env.str("GOOGLE_AUTH_URI", default="https://accounts.google.com/o/oauth2/auth")
+GOOGLE_TOKEN_URI = env.str("GOOGLE_TOKEN_URI", default="https://oauth2.googleapis.com/token")
+GOOGLE_REVOKE_URI = env.str("GOOGLE_REVOKE_URI", default="https://oauth2.googleapis.com/revoke")
+# The API root. The client library's `api_endpoint` replaces rootUrl + servicePath, so Jelly
+# appends each API's path itself: Calendar at <root>calendar/v3/, Gmail at <root>gmail/v1/...
+# Left at Google's default, each API keeps the host its bundled discovery document names.
+GOOGLE_API_ENDPOINT = env.str("GOOGLE_API_ENDPOINT", default="https://www.googleapis.com/")
+# Every call to Google (token, revoke, API) gives up after this many seconds.
+GOOGLE_HTTP_TIMEOUT_SECONDS = integer("GOOGLE_HTTP_TIMEOUT_SECONDS", 10)
+if GOOGLE_OAUTH_CLIENT_ID and not GOOGLE_OAUTH_CLIENT_SECRET:
+    raise ImproperlyConfigured("GOOGLE_OAUTH_CLIENT_SECRET (or _FILE) must be set with GOOGLE_OAUTH_CLIENT_ID.")
+for _name, _url in {
+    "GOOGLE_AUTH_URI": GOOGLE_AUTH_URI,
+    "GOOGLE_TOKEN_URI": GOOGLE_TOKEN_URI,
+    "GOOGLE_REVOKE_URI": GOOGLE_REVOKE_URI,
+    "GOOGLE_API_ENDPOINT": GOOGLE_API_ENDPOINT,
+}.items():
+    if not _url.startswith(("https://", "http://")):
+        raise ImproperlyConfigured(f"{_name} must be an http(s) URL, not {_url!r}")
+if not GOOGLE_API_ENDPOINT.endswith("/"):
+    GOOGLE_API_ENDPOINT += "/"
+if GOOGLE_HTTP_TIMEOUT_SECONDS <= 0:
+    raise ImproperlyConfigured("GOOGLE_HTTP_TIMEOUT_SECONDS must be a positive number of seconds.")
+# requests-oauthlib logs tokens, codes and client secrets at DEBUG; keep it quiet whatever LOG_LEVEL.
+LOGGING["loggers"].update({"requests_oauthlib": {"level": "WARNING"}, "oauthlib": {"level": "WARNING"}})

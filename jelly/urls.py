@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/schema/", core_api_views.SchemaView.as_view(), name="api-schema"),
     path("api/docs/", core_api_views.SchemaDocsView.as_view(url_name="api-schema"), name="api-docs"),
     path("integrations/zoom/", include("integrations.zoom.urls")),
+    path("integrations/google/", include("integrations.google.urls")),
 ]
 
 handler404 = "core.views.page_not_found"

@@ -19,7 +19,9 @@ DEMO_STAFF = [
     ("rita@demo.jelly.test", Role.RECEPTIONIST, "Rita", "Reception"),
 ]
 # Later apps append "app.demo.seed" paths here.
-DEMO_SEEDERS: list[str] = []
+DEMO_SEEDERS: list[str] = [
+    "patients.demo.seed",
+]
 
 
 def seed_organisation() -> Organisation:

@@ -240,6 +240,10 @@ EMAIL_USE_TLS = boolean("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="jelly@localhost")
 
+# A practitioner with an appointment with a patient in this many past months (or upcoming)
+# has a direct care relationship with them (may read their clinical notes).
+CARE_RELATIONSHIP_APPOINTMENT_MONTHS = integer("CARE_RELATIONSHIP_APPOINTMENT_MONTHS", 24)
+
 # REST API.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", core_views.HomeView.as_view(), name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("accounts/", include("core.urls")),
+    path("patients/", include("patients.urls")),
     # Admin signs in through the same login (password, lockout, TOTP) as everything else.
     path("admin/login/", core_views.admin_login_redirect, name="admin-login-redirect"),
     path("admin/", admin.site.urls),

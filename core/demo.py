@@ -21,6 +21,7 @@ DEMO_STAFF = [
 # Later apps append "app.demo.seed" paths here.
 DEMO_SEEDERS: list[str] = [
     "patients.demo.seed",
+    "diary.demo.seed",
 ]
 
 

@@ -5,4 +5,6 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("core.api.urls")),
     path("", include("patients.api.urls")),
+    path("", include("diary.api.urls")),
+    path("", include("privacy.api.urls")),
 ]

@@ -329,6 +329,11 @@ CELERY_BEAT_SCHEDULE["zoom-sweep-webhook-deliveries"] = {
     "task": "integrations.zoom.tasks.sweep_webhook_deliveries",
     "schedule": 10 * 60,
 }
+# Re-mark Zoom meetings that drifted from their appointments (Zoom itself is not read).
+CELERY_BEAT_SCHEDULE["zoom-reconcile-meetings"] = {
+    "task": "integrations.zoom.tasks.reconcile_zoom_meetings",
+    "schedule": 60 * 60,
+}
 
 # --- Google (Calendar and Gmail send) -----------------------------------------------------
 # Jelly's OAuth client from the Google Cloud console (type "Web application"); register the
@@ -361,3 +366,48 @@ if GOOGLE_HTTP_TIMEOUT_SECONDS <= 0:
     raise ImproperlyConfigured("GOOGLE_HTTP_TIMEOUT_SECONDS must be a positive number of seconds.")
 # requests-oauthlib logs tokens, codes and client secrets at DEBUG; keep it quiet whatever LOG_LEVEL.
 LOGGING["loggers"].update({"requests_oauthlib": {"level": "WARNING"}, "oauthlib": {"level": "WARNING"}})
+
+# --- Privacy ------------------------------------------------------------------------------
+# Break-glass: how long a practitioner without a care relationship may read a patient's notes
+# after stating a reason (audited, reviewed by the organisation's admin). The sharing rules
+# themselves have no settings on purpose: organisations cannot loosen them.
+BREAK_GLASS_MINUTES = integer("BREAK_GLASS_MINUTES", 30)
+if not 1 <= BREAK_GLASS_MINUTES <= 24 * 60:
+    raise ImproperlyConfigured("BREAK_GLASS_MINUTES must be between 1 and 1440 (one day).")
+
+# --- Integrations (outbox, calendar sync, patient email) ----------------------------------
+# Retry budget of an outbox row or an email: after this many failed attempts it is
+# dead-lettered (shown on the sync health page and in admin, with a retry button). Between
+# attempts: capped exponential backoff with jitter, from the base up to the cap (seconds).
+# With the defaults a Google outage of about three hours is ridden out unattended.
+INTEGRATIONS_OUTBOX_MAX_ATTEMPTS = integer("INTEGRATIONS_OUTBOX_MAX_ATTEMPTS", 12)
+INTEGRATIONS_OUTBOX_BACKOFF_BASE_SECONDS = integer("INTEGRATIONS_OUTBOX_BACKOFF_BASE_SECONDS", 15)
+INTEGRATIONS_OUTBOX_BACKOFF_CAP_SECONDS = integer("INTEGRATIONS_OUTBOX_BACKOFF_CAP_SECONDS", 1800)
+# How long a worker holds a claimed row; a worker that dies releases it after this. Must exceed
+# the longest push (a few calls of GOOGLE_HTTP_TIMEOUT_SECONDS each).
+INTEGRATIONS_OUTBOX_LEASE_SECONDS = integer("INTEGRATIONS_OUTBOX_LEASE_SECONDS", 300)
+# Threads pushing side by side in one sweep or `drain_outbox` run (each with its own client).
+INTEGRATIONS_DRAIN_WORKERS = integer("INTEGRATIONS_DRAIN_WORKERS", 4)
+if INTEGRATIONS_OUTBOX_MAX_ATTEMPTS < 1 or INTEGRATIONS_DRAIN_WORKERS < 1:
+    raise ImproperlyConfigured("INTEGRATIONS_OUTBOX_MAX_ATTEMPTS and INTEGRATIONS_DRAIN_WORKERS must be at least 1.")
+if not 0 < INTEGRATIONS_OUTBOX_BACKOFF_BASE_SECONDS <= INTEGRATIONS_OUTBOX_BACKOFF_CAP_SECONDS:
+    raise ImproperlyConfigured("INTEGRATIONS_OUTBOX_BACKOFF_BASE_SECONDS must be positive and at most the cap.")
+# No call starts unless it can end before the lease does (one timeout, plus a second, to spare).
+INTEGRATIONS_OUTBOX_LEASE_MARGIN_SECONDS = max(GOOGLE_HTTP_TIMEOUT_SECONDS, ZOOM_HTTP_TIMEOUT_SECONDS) + 1
+if INTEGRATIONS_OUTBOX_LEASE_SECONDS <= 2 * INTEGRATIONS_OUTBOX_LEASE_MARGIN_SECONDS:
+    raise ImproperlyConfigured(
+        "INTEGRATIONS_OUTBOX_LEASE_SECONDS must be more than twice the longest HTTP timeout plus one second."
+    )
+from celery.schedules import crontab  # noqa: E402 - only the beat schedule below needs it
+
+# The sweeper pushes whatever a lost task left behind; reconcile runs nightly; reminders are
+# recorded every ten minutes (each organisation chooses how many hours before).
+CELERY_BEAT_SCHEDULE["integrations-sweep-outbox"] = {"task": "integrations.tasks.sweep_outbox", "schedule": 60}
+CELERY_BEAT_SCHEDULE["integrations-reconcile-google-calendar"] = {
+    "task": "integrations.tasks.reconcile_google_calendar",
+    "schedule": crontab(hour=2, minute=30),
+}
+CELERY_BEAT_SCHEDULE["integrations-send-due-reminders"] = {
+    "task": "integrations.tasks.send_due_reminders",
+    "schedule": 10 * 60,
+}

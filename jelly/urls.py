@@ -9,6 +9,8 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("accounts/", include("core.urls")),
     path("patients/", include("patients.urls")),
+    path("diary/", include("diary.urls")),
+    path("privacy/", include("privacy.urls")),
     # Admin signs in through the same login (password, lockout, TOTP) as everything else.
     path("admin/login/", core_views.admin_login_redirect, name="admin-login-redirect"),
     path("admin/", admin.site.urls),
@@ -17,6 +19,7 @@ urlpatterns = [
     path("api/docs/", core_api_views.SchemaDocsView.as_view(url_name="api-schema"), name="api-docs"),
     path("integrations/zoom/", include("integrations.zoom.urls")),
     path("integrations/google/", include("integrations.google.urls")),
+    path("integrations/", include("integrations.urls")),
 ]
 
 handler404 = "core.views.page_not_found"

@@ -5,6 +5,7 @@ Clinical notes and addenda are deliberately NOT registered: admins never see not
 
 import csv
 import io
+import uuid
 
 from django import forms
 from django.contrib import admin, messages
@@ -20,6 +21,9 @@ from patients import services
 from patients.forms import PatientForm, PatientImportForm
 from patients.models import CareTeamMember, Contact, NoteTemplate, Patient
 from patients.validators import normalise_phone
+from privacy.audit import audit_context
+from privacy.choices import AuditAction
+from privacy.services import audit_entry_record
 
 
 def _scoped_inline_formset(organisation_id):
@@ -32,6 +36,14 @@ def _scoped_inline_formset(organisation_id):
             return form
 
     return OrganisationInlineFormSet
+
+
+def _is_uuid(value) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 class OrganisationScopedInline(admin.TabularInline):
@@ -135,11 +147,13 @@ class PatientAdmin(OrganisationScopedAdmin):
         editable = [name for name in services.PATIENT_EDITABLE_FIELDS if name in form.cleaned_data]
         if change:
             changes = {name: form.cleaned_data[name] for name in editable if name in form.changed_data}
-            saved = services.patient_update(patient=obj, changes=changes)
+            saved = services.patient_update(patient=obj, changes=changes, audit=audit_context(request))
         else:
             organisation = obj.organisation if request.user.is_superuser else request.user.organisation
             data = {name: form.cleaned_data[name] for name in editable}
-            saved = services.patient_create(organisation=organisation, created_by=request.user, **data)
+            saved = services.patient_create(
+                organisation=organisation, created_by=request.user, audit=audit_context(request), **data
+            )
         # Admin carries on with `obj` (inlines, change message, redirect).
         obj.pk = saved.pk
         obj.organisation_id = saved.organisation_id
@@ -154,19 +168,35 @@ class PatientAdmin(OrganisationScopedAdmin):
         formset.save(commit=False)
         for obj in formset.deleted_objects:
             if isinstance(obj, Contact):
-                services.contact_delete(contact=obj)
+                services.contact_delete(contact=obj, audit=audit_context(request))
             else:
-                services.care_team_member_remove(patient=patient, practitioner=obj.practitioner)
+                services.care_team_member_remove(
+                    patient=patient, practitioner=obj.practitioner, audit=audit_context(request)
+                )
         for obj, changed in formset.changed_objects:
             if isinstance(obj, Contact):
-                services.contact_update(contact=obj, changes={name: getattr(obj, name) for name in changed})
+                services.contact_update(
+                    contact=obj, changes={name: getattr(obj, name) for name in changed}, audit=audit_context(request)
+                )
         for obj in formset.new_objects:
             if isinstance(obj, Contact):
                 services.contact_create(
-                    patient=patient, **{name: getattr(obj, name) for name in services.CONTACT_EDITABLE_FIELDS}
+                    patient=patient,
+                    audit=audit_context(request),
+                    **{name: getattr(obj, name) for name in services.CONTACT_EDITABLE_FIELDS},
                 )
             else:
-                services.care_team_member_add(patient=patient, practitioner=obj.practitioner, added_by=request.user)
+                services.care_team_member_add(
+                    patient=patient, practitioner=obj.practitioner, added_by=request.user, audit=audit_context(request)
+                )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """Opening a patient's record in admin is a view of it, audited like the patient page."""
+        if request.method == "GET":
+            patient = self.get_queryset(request).filter(pk=object_id).first() if _is_uuid(object_id) else None
+            if patient is not None:
+                audit_entry_record(action=AuditAction.VIEW, obj=patient, context=audit_context(request))
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_urls(self):
         return [
@@ -191,6 +221,7 @@ class PatientAdmin(OrganisationScopedAdmin):
                         lines=lines,
                         skip_invalid=form.cleaned_data["skip_invalid"],
                         dry_run=form.cleaned_data["dry_run"],
+                        audit=audit_context(request),
                     )
                 except (UnicodeDecodeError, csv.Error) as exc:
                     form.add_error("file", f"This file cannot be read as CSV text (UTF-8): {exc}")

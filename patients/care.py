@@ -19,6 +19,7 @@ from patients.models import CareTeamMember, Patient
 
 CARE_RELATIONSHIP_SOURCES: list[str] = [
     "patients.care.care_team_relationship",
+    "diary.care.appointment_relationship",
 ]
 
 

@@ -7,10 +7,11 @@ from django.db.models import Case, F, FloatField, Func, IntegerField, Prefetch, 
 
 from core.choices import Role
 from core.models import Staff
-from patients.care import patients_in_care_of
 from patients.choices import NoteStatus
 from patients.models import CareTeamMember, ClinicalNote, Contact, NoteAddendum, NoteTemplate, Patient
 from patients.search import PatientQuery, parse_query
+from privacy.access import patients_with_readable_notes
+from privacy.selectors import with_objection_marker
 
 
 def _trigram(function: str, text: str) -> Func:
@@ -101,9 +102,10 @@ def patient_search(*, user, query: str) -> QuerySet[Patient]:
 
 
 def patient_detail(*, user, pk) -> Patient:
-    """A patient with contacts and care team loaded (no clinical content: see notes_for_patient)."""
+    """A patient with contacts and care team loaded, and the NHS-number objection marker
+    (`nhs_number_objected`). No clinical content: see notes_for_patient."""
     return (
-        patient_list(user=user)
+        with_objection_marker(patient_list(user=user))
         .prefetch_related(
             Prefetch("contacts", queryset=Contact.objects.order_by("name", "id")),
             Prefetch("care_team", queryset=CareTeamMember.objects.select_related("practitioner")),
@@ -113,16 +115,18 @@ def patient_detail(*, user, pk) -> Patient:
 
 
 def notes_visible_to(user, *, queryset: QuerySet[ClinicalNote] | None = None) -> QuerySet[ClinicalNote]:
-    """Clinical notes the user may read: practitioners only, for patients in their care.
+    """Clinical notes the user may read: practitioners only, for patients in their care or under
+    an active break-glass grant (`privacy.access.can_read_notes` as a queryset).
 
-    Signed notes are shared with everyone caring for the patient; a draft only with its author.
+    Signed notes are shared with everyone who may read the patient's notes; a draft only with
+    its author.
     """
     if user is None or not user.is_authenticated or not user.has_role(Role.PRACTITIONER):
         return ClinicalNote.objects.none()
     queryset = ClinicalNote.objects.all() if queryset is None else queryset
     return (
         queryset.visible_to(user)
-        .filter(patient__in=patients_in_care_of(user).values("pk"))
+        .filter(patient__in=patients_with_readable_notes(user).values("pk"))
         .filter(Q(status=NoteStatus.SIGNED) | Q(author=user))
         .select_related("author", "template")
         .prefetch_related(Prefetch("addenda", queryset=NoteAddendum.objects.select_related("author")))

@@ -3,6 +3,10 @@
 Each service takes keyword-only arguments, runs in one transaction and calls `full_clean()`
 before saving. Rule violations raise `core.exceptions.DomainError` (a signed note is never
 edited: `conflict=True`, HTTP 409); malformed input raises `ValidationError` (HTTP 400).
+
+Every create, change and delete writes an access-audit entry in the same transaction
+(`privacy.services.audit_entry_record`). Callers pass `audit=audit_context(request)` for who and
+from where; without it the acting staff member argument (or "system") is recorded.
 """
 
 import uuid
@@ -22,6 +26,9 @@ from patients.choices import ContactAuthority, Gender, NhsNumberStatus, NoteStat
 from patients.importing import ImportProblem, map_header, parse_row, person_key, read_rows
 from patients.models import CareTeamMember, ClinicalNote, Contact, NoteAddendum, NoteTemplate, Patient
 from patients.validators import normalise_nhs_number, normalise_phone, normalise_postcode
+from privacy.audit import AuditContext
+from privacy.choices import AuditAction
+from privacy.services import audit_entry_record
 
 PATIENT_EDITABLE_FIELDS = (
     "given_name",
@@ -44,6 +51,14 @@ PATIENT_EDITABLE_FIELDS = (
 CONTACT_EDITABLE_FIELDS = ("name", "relationship", "phone", "email", "authority")
 NORMALISERS = {"nhs_number": normalise_nhs_number, "postcode": normalise_postcode, "phone": normalise_phone}
 NHS_NUMBER_TAKEN = "Another patient in this organisation has this NHS number."
+
+
+def _audited(
+    action: str, obj, audit: AuditContext | None, actor: Staff | None = None, *, patient=None, **details
+) -> None:
+    audit_entry_record(
+        action=action, obj=obj, context=audit or AuditContext(actor=actor), patient=patient, details=details or None
+    )
 
 
 def _normalised(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -110,6 +125,7 @@ def patient_create(
     deceased: bool = False,
     date_of_death: date | None = None,
     archived: bool = False,
+    audit: AuditContext | None = None,
 ) -> Patient:
     """Register a patient. A practitioner who registers a patient joins their care team."""
     values = _normalised(
@@ -136,13 +152,14 @@ def patient_create(
     if archived:
         patient.archived_at = timezone.now()
     _save_patient(patient)
+    _audited(AuditAction.CREATE, patient, audit, created_by)
     if created_by is not None and created_by.has_role(Role.PRACTITIONER):
-        care_team_member_add(patient=patient, practitioner=created_by, added_by=created_by)
+        care_team_member_add(patient=patient, practitioner=created_by, added_by=created_by, audit=audit)
     return patient
 
 
 @transaction.atomic
-def patient_update(*, patient: Patient, changes: Mapping[str, Any]) -> Patient:
+def patient_update(*, patient: Patient, changes: Mapping[str, Any], audit: AuditContext | None = None) -> Patient:
     """Change demographics. A new NHS number is unverified until traced again."""
     unknown = set(changes) - set(PATIENT_EDITABLE_FIELDS)
     if unknown:
@@ -153,15 +170,17 @@ def patient_update(*, patient: Patient, changes: Mapping[str, Any]) -> Patient:
         locked.nhs_number_status = NhsNumberStatus.UNVERIFIED
     if "archived" in values and values["archived"] != locked.archived:
         locked.archived_at = timezone.now() if values["archived"] else None
+    changed = sorted(name for name, value in values.items() if getattr(locked, name) != value)
     for name, value in values.items():
         setattr(locked, name, value)
     _save_patient(locked)
+    _audited(AuditAction.CHANGE, locked, audit, fields=changed)
     return locked
 
 
-def patient_archive(*, patient: Patient, archived: bool = True) -> Patient:
+def patient_archive(*, patient: Patient, archived: bool = True, audit: AuditContext | None = None) -> Patient:
     """Hide a patient from everyday lists (nothing is deleted; records must be kept)."""
-    return patient_update(patient=patient, changes={"archived": archived})
+    return patient_update(patient=patient, changes={"archived": archived}, audit=audit)
 
 
 @transaction.atomic
@@ -173,6 +192,7 @@ def contact_create(
     phone: str = "",
     email: str = "",
     authority: str = ContactAuthority.NONE,
+    audit: AuditContext | None = None,
 ) -> Contact:
     values = _normalised(
         {"name": name, "relationship": relationship, "phone": phone, "email": email, "authority": authority}
@@ -180,11 +200,12 @@ def contact_create(
     contact = Contact(organisation_id=patient.organisation_id, patient=patient, **values)
     contact.full_clean()
     contact.save()
+    _audited(AuditAction.CREATE, contact, audit)
     return contact
 
 
 @transaction.atomic
-def contact_update(*, contact: Contact, changes: Mapping[str, Any]) -> Contact:
+def contact_update(*, contact: Contact, changes: Mapping[str, Any], audit: AuditContext | None = None) -> Contact:
     unknown = set(changes) - set(CONTACT_EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"Not editable: {', '.join(sorted(unknown))}")
@@ -192,16 +213,20 @@ def contact_update(*, contact: Contact, changes: Mapping[str, Any]) -> Contact:
         setattr(contact, name, value)
     contact.full_clean()
     contact.save()
+    _audited(AuditAction.CHANGE, contact, audit, fields=sorted(changes))
     return contact
 
 
 @transaction.atomic
-def contact_delete(*, contact: Contact) -> None:
+def contact_delete(*, contact: Contact, audit: AuditContext | None = None) -> None:
+    _audited(AuditAction.DELETE, contact, audit)
     contact.delete()
 
 
 @transaction.atomic
-def care_team_member_add(*, patient: Patient, practitioner: Staff, added_by: Staff | None = None) -> CareTeamMember:
+def care_team_member_add(
+    *, patient: Patient, practitioner: Staff, added_by: Staff | None = None, audit: AuditContext | None = None
+) -> CareTeamMember:
     """Put a practitioner on a patient's care team, giving them a care relationship."""
     if CareTeamMember.objects.filter(patient=patient, practitioner=practitioner).exists():
         raise DomainError("This practitioner is already on the patient's care team.", conflict=True)
@@ -214,14 +239,17 @@ def care_team_member_add(*, patient: Patient, practitioner: Staff, added_by: Sta
             member.save()
     except IntegrityError as exc:
         raise DomainError("This practitioner is already on the patient's care team.", conflict=True) from exc
+    _audited(AuditAction.CREATE, member, audit, added_by, practitioner=str(practitioner.pk))
     return member
 
 
 @transaction.atomic
-def care_team_member_remove(*, patient: Patient, practitioner: Staff) -> None:
-    deleted, _ = CareTeamMember.objects.filter(patient=patient, practitioner=practitioner).delete()
-    if not deleted:
+def care_team_member_remove(*, patient: Patient, practitioner: Staff, audit: AuditContext | None = None) -> None:
+    member = CareTeamMember.objects.filter(patient=patient, practitioner=practitioner).first()
+    if member is None:
         raise DomainError("This practitioner is not on the patient's care team.")
+    _audited(AuditAction.DELETE, member, audit, practitioner=str(practitioner.pk))
+    member.delete()
 
 
 @transaction.atomic
@@ -250,6 +278,7 @@ def note_create(
     template: NoteTemplate | None = None,
     appointment_id: uuid.UUID | None = None,
     sign: bool = False,
+    audit: AuditContext | None = None,
 ) -> ClinicalNote:
     """Start a draft note (and, with `sign`, sign it: both or neither).
 
@@ -266,8 +295,9 @@ def note_create(
     )
     note.full_clean()
     note.save()
+    _audited(AuditAction.CREATE, note, audit, author)
     if sign:
-        note = note_sign(note=note, signer=author)
+        note = note_sign(note=note, signer=author, audit=audit)
     return note
 
 
@@ -284,6 +314,7 @@ def note_update(
     sections: Mapping[str, str] | None = None,
     template: NoteTemplate | None = None,
     appointment_id: uuid.UUID | None = None,
+    audit: AuditContext | None = None,
 ) -> ClinicalNote:
     """Edit a draft. A signed note is never changed: corrections are addenda (409)."""
     locked = _locked_note(note)
@@ -301,11 +332,12 @@ def note_update(
         locked.appointment_id = appointment_id
     locked.full_clean()
     locked.save()
+    _audited(AuditAction.CHANGE, locked, audit, editor)
     return locked
 
 
 @transaction.atomic
-def note_sign(*, note: ClinicalNote, signer: Staff) -> ClinicalNote:
+def note_sign(*, note: ClinicalNote, signer: Staff, audit: AuditContext | None = None) -> ClinicalNote:
     """The author signs their draft; from then on it is part of the permanent record."""
     locked = _locked_note(note)
     if locked.status == NoteStatus.SIGNED:
@@ -318,11 +350,14 @@ def note_sign(*, note: ClinicalNote, signer: Staff) -> ClinicalNote:
     locked.signed_at = timezone.now()
     locked.full_clean()
     locked.save()
+    _audited(AuditAction.CHANGE, locked, audit, signer, signed=True)
     return locked
 
 
 @transaction.atomic
-def note_addendum_add(*, note: ClinicalNote, author: Staff, text: str) -> NoteAddendum:
+def note_addendum_add(
+    *, note: ClinicalNote, author: Staff, text: str, audit: AuditContext | None = None
+) -> NoteAddendum:
     """Add to a signed note without changing it. Callers check `can_write_notes` first."""
     locked = _locked_note(note)
     if locked.status != NoteStatus.SIGNED:
@@ -332,6 +367,7 @@ def note_addendum_add(*, note: ClinicalNote, author: Staff, text: str) -> NoteAd
     addendum = NoteAddendum(organisation_id=locked.organisation_id, note=locked, author=author, text=text)
     addendum.full_clean()
     addendum.save()
+    _audited(AuditAction.CREATE, addendum, audit, author, patient=locked.patient, note=str(locked.pk))
     return addendum
 
 
@@ -380,6 +416,7 @@ def patients_import(
     skip_invalid: bool = False,
     dry_run: bool = False,
     progress: Callable[[str, int, int], None] | None = None,
+    audit: AuditContext | None = None,
 ) -> ImportReport:
     """Import patients from CSV text: all rows or none, unless `skip_invalid`.
 
@@ -443,4 +480,6 @@ def patients_import(
         if progress:
             progress("imported", report.imported, len(to_create))
     report.committed = True
+    # One entry for the whole import (it may be hundreds of thousands of rows).
+    _audited(AuditAction.CREATE, organisation, audit, import_of="patients", imported=report.imported)
     return report

@@ -1,5 +1,7 @@
 """Patient pages. Every patient comes from `visible_to(request.user)` (404 for other clinics);
-clinical notes appear only for practitioners with a care relationship (`can_read_notes`).
+clinical notes appear only for practitioners with a care relationship, or a break-glass grant
+(`can_read_notes`). Viewing a record, reading notes and every change are audited
+(`privacy.services.audit_entry_record`): one entry per page view.
 """
 
 from django.contrib import messages
@@ -35,6 +37,11 @@ from patients.selectors import (
     patient_list,
     practitioners_for,
 )
+from privacy import access
+from privacy.audit import audit_context
+from privacy.choices import AuditAction, AuditPurpose
+from privacy.selectors import with_objection_marker
+from privacy.services import audit_entry_record
 
 PAGE_SIZE = 25
 
@@ -105,17 +112,42 @@ class PatientDetailView(StaffRequiredMixin, TemplateView):
             "contacts": patient.contacts.all(),
             "care_team": patient.care_team.all(),
             "can_read_notes": can_read_notes(user, patient),
+            "can_write_notes": can_write_notes(user, patient),
             "can_manage_care_team": can_manage_care_team(user, patient),
+            "can_request_break_glass": access.can_request_break_glass(user, patient),
+            "can_view_disclosures": access.can_view_disclosures(user, patient),
+            "can_export_record": access.can_export_record(user, patient),
         }
         if context["can_read_notes"]:
-            context["notes"] = notes_for_patient(user=user, patient=patient)
+            context["notes"] = list(notes_for_patient(user=user, patient=patient))
             context["template_form"] = NoteTemplateChoiceForm(templates=note_templates_for(user=user))
+            if not access.cares_for(user, patient):
+                context["break_glass_grant"] = access.active_break_glass_grant(user, patient)
         if context["can_manage_care_team"]:
             on_team = [member.practitioner_id for member in context["care_team"]]
             context["care_team_form"] = CareTeamAddForm(
                 practitioners=practitioners_for(user=user).exclude(pk__in=on_team)
             )
+        self.audit_view(patient, context)
         return super().get_context_data(**context, **kwargs)
+
+    def audit_view(self, patient: Patient, context: dict) -> None:
+        """One entry for the page: the record was viewed, with its notes if they were shown."""
+        grant = context.get("break_glass_grant")
+        if "notes" not in context:
+            action, details = AuditAction.VIEW, None
+        else:
+            action, details = AuditAction.READ_NOTES, {"notes": len(context["notes"])}
+        if grant is not None:
+            details = {**(details or {}), "break_glass_grant": str(grant.pk)}
+        audit_entry_record(
+            action=action,
+            obj=patient,
+            context=audit_context(self.request),
+            purpose=AuditPurpose.BREAK_GLASS if grant is not None else "",
+            reason=grant.reason if grant is not None else "",
+            details=details,
+        )
 
 
 class PatientCreateView(StaffRequiredMixin, TemplateView):
@@ -134,7 +166,10 @@ class PatientCreateView(StaffRequiredMixin, TemplateView):
         if form.is_valid():
             try:
                 patient = services.patient_create(
-                    organisation=request.user.organisation, created_by=request.user, **form.cleaned_data
+                    organisation=request.user.organisation,
+                    created_by=request.user,
+                    audit=audit_context(request),
+                    **form.cleaned_data,
                 )
             except DomainError as error:
                 add_domain_error(form, error)
@@ -152,10 +187,13 @@ class PatientUpdateView(StaffRequiredMixin, TemplateView):
     allowed_roles = ALL_ROLES
 
     def get_patient(self) -> Patient:
-        return get_object_or_404(Patient.objects.visible_to(self.request.user), pk=self.kwargs["pk"])
+        return get_object_or_404(
+            with_objection_marker(Patient.objects.visible_to(self.request.user)), pk=self.kwargs["pk"]
+        )
 
     def get(self, request, *args, **kwargs):
         patient = self.get_patient()
+        audit_entry_record(action=AuditAction.VIEW, obj=patient, context=audit_context(request))
         return self.render_to_response(self.get_context_data(form=PatientForm(instance=patient), patient=patient))
 
     def post(self, request, *args, **kwargs):
@@ -163,7 +201,9 @@ class PatientUpdateView(StaffRequiredMixin, TemplateView):
         form = PatientForm(request.POST, instance=patient)
         if form.is_valid():
             try:
-                patient = services.patient_update(patient=patient, changes=form.cleaned_data)
+                patient = services.patient_update(
+                    patient=patient, changes=form.cleaned_data, audit=audit_context(request)
+                )
             except DomainError as error:
                 add_domain_error(form, error)
             except ValidationError as error:
@@ -185,7 +225,7 @@ class PatientArchiveView(StaffRequiredMixin, View):
     def post(self, request, pk):
         patient = get_object_or_404(Patient.objects.visible_to(request.user), pk=pk)
         restore = bool(request.POST.get("restore"))
-        services.patient_archive(patient=patient, archived=not restore)
+        services.patient_archive(patient=patient, archived=not restore, audit=audit_context(request))
         messages.success(request, f"{patient} is {'restored' if restore else 'archived'}.")
         return redirect("patients:detail", pk=patient.pk)
 
@@ -215,9 +255,9 @@ class ContactFormView(PatientMixin, TemplateView):
         if form.is_valid():
             try:
                 if contact is None:
-                    services.contact_create(patient=patient, **form.cleaned_data)
+                    services.contact_create(patient=patient, audit=audit_context(request), **form.cleaned_data)
                 else:
-                    services.contact_update(contact=contact, changes=form.cleaned_data)
+                    services.contact_update(contact=contact, changes=form.cleaned_data, audit=audit_context(request))
             except ValidationError as error:
                 add_validation_error(form, error)
             else:
@@ -238,7 +278,10 @@ class CareTeamAddView(PatientMixin, View):
         if form.is_valid():
             try:
                 services.care_team_member_add(
-                    patient=patient, practitioner=form.cleaned_data["practitioner"], added_by=request.user
+                    patient=patient,
+                    practitioner=form.cleaned_data["practitioner"],
+                    added_by=request.user,
+                    audit=audit_context(request),
                 )
             except DomainError as error:
                 messages.error(request, error.message)
@@ -259,7 +302,7 @@ class CareTeamRemoveView(PatientMixin, View):
             raise PermissionDenied
         practitioner = get_object_or_404(practitioners_for(user=request.user), pk=self.kwargs["practitioner_pk"])
         try:
-            services.care_team_member_remove(patient=patient, practitioner=practitioner)
+            services.care_team_member_remove(patient=patient, practitioner=practitioner, audit=audit_context(request))
         except DomainError as error:
             raise Http404(error.message) from error
         messages.success(request, f"{practitioner} is no longer on the care team.")
@@ -321,6 +364,7 @@ class NoteCreateView(NotesMixin, TemplateView):
                     sections=form.sections(),
                     template=template,
                     sign=bool(request.POST.get("sign")),
+                    audit=audit_context(request),
                 )
             except DomainError as error:
                 add_domain_error(form, error)
@@ -342,6 +386,7 @@ class NoteEditView(NotesMixin, TemplateView):
         if note.is_signed:
             return redirect(self.note_url(note))
         form = NoteForm(initial={"text": note.text}, template=note.template, sections=note.sections)
+        audit_entry_record(action=AuditAction.READ_NOTES, obj=note, context=audit_context(request))
         context = self.get_context_data(form=form, template=note.template, note=note, patient=self.get_patient())
         return self.render_to_response(context)
 
@@ -352,10 +397,14 @@ class NoteEditView(NotesMixin, TemplateView):
         if form.is_valid():
             try:
                 note = services.note_update(
-                    note=note, editor=request.user, text=form.cleaned_data["text"], sections=form.sections()
+                    note=note,
+                    editor=request.user,
+                    text=form.cleaned_data["text"],
+                    sections=form.sections(),
+                    audit=audit_context(request),
                 )
                 if request.POST.get("sign"):
-                    note = services.note_sign(note=note, signer=request.user)
+                    note = services.note_sign(note=note, signer=request.user, audit=audit_context(request))
             except DomainError as error:
                 add_domain_error(form, error)
                 status = 409 if error.conflict else 400
@@ -372,7 +421,7 @@ class NoteSignView(NotesMixin, View):
     def post(self, request, *args, **kwargs):
         note = self.get_note()
         try:
-            services.note_sign(note=note, signer=request.user)
+            services.note_sign(note=note, signer=request.user, audit=audit_context(request))
         except DomainError as error:
             messages.error(request, error.message)
         else:
@@ -390,7 +439,9 @@ class NoteAddendumView(NotesMixin, View):
             messages.error(request, "Write the addendum before adding it.")
             return redirect(self.note_url(note))
         try:
-            services.note_addendum_add(note=note, author=request.user, text=form.cleaned_data["text"])
+            services.note_addendum_add(
+                note=note, author=request.user, text=form.cleaned_data["text"], audit=audit_context(request)
+            )
         except DomainError as error:
             messages.error(request, error.message)
         else:

@@ -35,6 +35,9 @@ class GoogleConnection(TenantModel):
         default=False, help_text="On disconnect, the staff member asked for events Jelly pushed to be removed."
     )
     disconnect_requested_at = models.DateTimeField(null=True, blank=True)
+    broken_notice_sent_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the staff member was emailed that the connection broke (once per break)."
+    )
     connected_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)

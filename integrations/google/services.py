@@ -51,13 +51,23 @@ def google_connection_store(*, staff: Staff, tokens: oauth.GrantedTokens) -> Goo
     connection.status = ConnectionStatus.CONNECTED
     connection.broken_reason = ""
     connection.broken_at = None
+    connection.broken_notice_sent_at = None
     connection.remove_pushed_events = False
     connection.disconnect_requested_at = None
     connection.connected_at = now
     connection.full_clean()
     connection.save()
     logger.info("Google connected for staff %s (scopes: %s)", staff.pk, " ".join(connection.granted_scopes))
+    _reconcile_after_commit(staff)
     return connection
+
+
+def _reconcile_after_commit(staff: Staff) -> None:
+    """(Re)connecting or asking for pushed events to be removed: the outbox reconciles this
+    staff member's calendar once the change is committed (deterministic event ids: no duplicates)."""
+    from integrations.services import google_calendar_reconcile_later
+
+    google_calendar_reconcile_later(staff_id=staff.pk)
 
 
 def google_connection_save_tokens(tokens: oauth.GrantedTokens, *, connection: GoogleConnection) -> bool:
@@ -92,16 +102,19 @@ def google_connection_refresh(*, connection: GoogleConnection) -> GoogleConnecti
     return connection
 
 
-def google_connection_mark_broken(*, connection: GoogleConnection, reason: str) -> bool:
+def google_connection_mark_broken(*, connection: GoogleConnection, reason: str, same_grant: bool = False) -> bool:
     """Stop using a connection whose grant Google refuses, and say why and when.
 
-    Only a usable connection becomes broken, so a late failure cannot undo a disconnect.
-    The staff member sees it on their Google page and reconnects.
+    Only a usable connection becomes broken, so a late failure cannot undo a disconnect. With
+    `same_grant`, only if it was not reconnected since `connection` was loaded (a worker's
+    cached credentials from an older grant must not break a fresh one). The staff member sees
+    it on their Google page and reconnects.
     """
     now = timezone.now()
-    updated = GoogleConnection.objects.filter(pk=connection.pk, status__in=USABLE_STATUSES).update(
-        status=ConnectionStatus.BROKEN, broken_reason=reason[:300], broken_at=now, updated_at=now
-    )
+    rows = GoogleConnection.objects.filter(pk=connection.pk, status__in=USABLE_STATUSES)
+    if same_grant:
+        rows = rows.filter(connected_at=connection.connected_at)
+    updated = rows.update(status=ConnectionStatus.BROKEN, broken_reason=reason[:300], broken_at=now, updated_at=now)
     if updated:
         connection.status, connection.broken_reason, connection.broken_at = ConnectionStatus.BROKEN, reason[:300], now
         logger.warning("Google connection %s of staff %s is broken: %s", connection.pk, connection.staff_id, reason)
@@ -126,6 +139,7 @@ def google_connection_disconnect(*, connection: GoogleConnection, remove_pushed_
         )
         connection.refresh_from_db()
         logger.info("Google connection %s: disconnect requested, removing pushed events first", connection.pk)
+        _reconcile_after_commit(connection.staff)
         return DisconnectOutcome(connection=connection, revoked=None)
     return google_connection_finish_disconnect(connection=connection, remove_pushed_events=remove_pushed_events)
 

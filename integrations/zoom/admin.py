@@ -4,7 +4,14 @@ services), scoped to the admin's organisation, and tokens are never shown."""
 from django.contrib import admin
 
 from core.admin import OrganisationScopedAdmin
-from integrations.zoom.models import ZoomAuditEntry, ZoomConnection, ZoomMeeting, ZoomUserLink, ZoomWebhookDelivery
+from integrations.zoom.models import (
+    ZoomAuditEntry,
+    ZoomConnection,
+    ZoomMeeting,
+    ZoomMeetingRequest,
+    ZoomUserLink,
+    ZoomWebhookDelivery,
+)
 
 
 class ReadOnlyZoomAdmin(OrganisationScopedAdmin):
@@ -32,6 +39,7 @@ class ZoomConnectionAdmin(ReadOnlyZoomAdmin):
         "scopes",
         "retain_data_on_uninstall",
         "create_users_with_cust_create",
+        "auto_create_for_telehealth",
         "connected_by",
         "connected_at",
         "disconnected_at",
@@ -49,16 +57,43 @@ class ZoomUserLinkAdmin(ReadOnlyZoomAdmin):
 
 @admin.register(ZoomMeeting)
 class ZoomMeetingAdmin(ReadOnlyZoomAdmin):
-    list_display = ["zoom_meeting_id", "host_zoom_user_id", "appointment_id", "synced_start_time", "deleted_at"]
+    list_display = [
+        "zoom_meeting_id",
+        "host_zoom_user_id",
+        "synced_start_time",
+        "retired_at",
+        "deleted_at",
+        "flagged_at",
+    ]
     # join_url carries the meeting passcode: not shown here.
     fields = [
         "zoom_meeting_id",
         "host_zoom_user_id",
-        "appointment_id",
+        "appointment",
         "synced_start_time",
         "synced_duration_minutes",
+        "synced_at",
+        "update_pending",
         "created_at",
+        "retired_at",
         "deleted_at",
+        "flagged_at",
+        "flag_reason",
+    ]
+    readonly_fields = fields
+
+
+@admin.register(ZoomMeetingRequest)
+class ZoomMeetingRequestAdmin(ReadOnlyZoomAdmin):
+    list_display = ["requested_at", "requested_by", "withdrawn_at", "create_started_at"]
+    fields = [
+        "appointment",
+        "requested_by",
+        "requested_at",
+        "withdrawn_at",
+        "withdrawn_reason",
+        "create_started_for",
+        "create_started_at",
     ]
     readonly_fields = fields
 

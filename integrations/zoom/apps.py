@@ -6,3 +6,9 @@ class ZoomConfig(AppConfig):
     name = "integrations.zoom"
     label = "zoom_integration"
     verbose_name = "Zoom telehealth"
+
+    def ready(self):
+        from integrations import outbox
+        from integrations.zoom.sync import ZoomMeetingDestination
+
+        outbox.register_destination(ZoomMeetingDestination)

@@ -2,6 +2,9 @@
 
 from django.db import models
 
+# The key of the Zoom meeting destination in the integrations outbox (`OutboxEntry.destination`).
+ZOOM_MEETING = "zoom_meeting"
+
 
 class ConnectionStatus(models.TextChoices):
     CONNECTED = "connected", "Connected"
@@ -44,6 +47,9 @@ class AuditKind(models.TextChoices):
     HOST_LEFT = "host_left", "Host left"
     PARTICIPANT_JOINED = "participant_joined", "Participant joined"
     PARTICIPANT_LEFT = "participant_left", "Participant left"
+    # A change made in Zoom that the diary's booking rules refused: not applied, flagged for
+    # staff, and the meeting set back to the appointment's time.
+    CHANGE_REFUSED = "change_refused", "Change in Zoom refused"
 
 
 class AuditSource(models.TextChoices):

@@ -1,7 +1,8 @@
 """A small typed client for the Zoom API v2: only the calls Jelly makes, returning our dataclasses.
 
 Users: Jelly lists them (reading only id and email, to link staff) and creates them. It never
-updates or deletes a Zoom user. Meetings: create for a host, get, patch, delete.
+updates or deletes a Zoom user. Meetings: create for a host, list a host's scheduled meetings
+(to find one whose create answer was lost), get, patch, delete.
 
 Every call has a timeout (`outgoing_http.send`) and fails with one of the classified errors in
 `integrations.zoom.errors`. On a 401 the client asks its token source for a refreshed token
@@ -24,7 +25,10 @@ MEETING_TIMEZONE = "Europe/London"
 # for the admin in Zoom, not for Jelly.
 USER_TYPE_BASIC = 1
 TOPIC_MAX_LENGTH = 200
+# Zoom truncates the agenda to 250 characters in meeting lists.
+AGENDA_MAX_LENGTH = 2000
 USERS_PAGE_SIZE = 300
+MEETINGS_PAGE_SIZE = 300
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,8 @@ class ZoomMeetingDetails:
     timezone: str
     # Lets the host start the meeting without signing in: never store it or send it to anyone.
     start_url: str = field(default="", repr=False)
+    topic: str = field(default="", repr=False)
+    agenda: str = field(default="", repr=False)
 
 
 class TokenSource(Protocol):
@@ -103,6 +109,8 @@ def _meeting_from(body: dict) -> ZoomMeetingDetails:
         duration_minutes=duration if isinstance(duration, int) else None,
         timezone=str(body.get("timezone", "")),
         start_url=str(body.get("start_url", "")),
+        topic=str(body.get("topic", "")),
+        agenda=str(body.get("agenda", "")),
     )
 
 
@@ -203,9 +211,28 @@ class ZoomClient:
             "settings": {"waiting_room": True, "join_before_host": False},
         }
         if agenda:
-            body["agenda"] = agenda
+            body["agenda"] = agenda[:AGENDA_MAX_LENGTH]
         path = f"/users/{quote(host_user_id, safe='')}/meetings"
         return _meeting_from(self._json(self._call("POST", path, what=what, json=body), what))
+
+    def list_meetings(self, host_user_id: str) -> list[ZoomMeetingDetails]:
+        """The user's scheduled meetings (`GET /users/{id}/meetings?type=scheduled`), every page.
+
+        Zoom lists meetings without their start URL and with the agenda cut to 250 characters.
+        """
+        what = "Listing a Zoom user's meetings"
+        path = f"/users/{quote(host_user_id, safe='')}/meetings"
+        params: dict[str, Any] = {"type": "scheduled", "page_size": MEETINGS_PAGE_SIZE}
+        meetings: list[ZoomMeetingDetails] = []
+        while True:
+            body = self._json(self._call("GET", path, what=what, params=params), what)
+            for item in body.get("meetings") or []:
+                if isinstance(item, dict) and item.get("id"):
+                    meetings.append(_meeting_from(item))
+            next_page = body.get("next_page_token")
+            if not next_page:
+                return meetings
+            params = {**params, "next_page_token": next_page}
 
     def get_meeting(self, meeting_id: int) -> ZoomMeetingDetails:
         what = "Reading a Zoom meeting"

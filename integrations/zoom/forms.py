@@ -15,6 +15,12 @@ class PreferencesForm(forms.Form):
         help_text="Zoom user links, meeting records and the Zoom audit log stay, read-only. "
         "Otherwise they are deleted at once when Zoom is disconnected or the app is uninstalled in Zoom.",
     )
+    auto_create_for_telehealth = forms.BooleanField(
+        required=False,
+        label="Create Zoom meetings for telehealth appointments automatically",
+        help_text="Every booked appointment for a telehealth service gets a Zoom meeting hosted by its "
+        "practitioner. Otherwise staff create meetings from the appointment.",
+    )
     create_users_with_cust_create = forms.BooleanField(
         required=False,
         label="Create Zoom users with custCreate",
@@ -44,3 +50,9 @@ class CreateZoomUserForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["staff"].queryset = selectors.staff_without_zoom_user(user)
+
+
+class EmailLinkForm(forms.Form):
+    """One click, one email: the token is made when the panel is shown."""
+
+    token = forms.CharField(max_length=64)

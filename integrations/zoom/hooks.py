@@ -1,19 +1,18 @@
 """The seam between Zoom and the diary.
 
-`on_meeting_changed` is called, inside the transaction that processes the webhook, when a
-meeting Jelly mirrors was changed or deleted *in Zoom* (never for the echo of Jelly's own
-change). Today it only records that it was called: the appointment is NOT moved or cancelled.
+`on_meeting_changed` is called, inside the transaction that processes the webhook (the meeting
+row locked), when a meeting Jelly mirrors was changed or deleted *in Zoom* — never for the echo
+of Jelly's own change (`services._meeting_event_apply` recognises those). It hands the change to
+`services.appointment_follow_zoom_change`:
 
-The diary issue implements moving/cancelling the appointment here: a time or length change
-goes through the diary's booking rules (refused and restored if it would double-book), a
-deletion cancels the appointment with reason "Zoom meeting deleted by host".
+- a new time or length moves the appointment through the diary's booking rules; a move they
+  refuse is not applied, the meeting is flagged for staff and set back to the appointment's time;
+- a deletion cancels the appointment with reason "Zoom meeting deleted by host" and emails the
+  practitioner.
 """
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime
-
-logger = logging.getLogger(__name__)
 
 CHANGE_UPDATED = "updated"
 CHANGE_DELETED = "deleted"
@@ -30,9 +29,7 @@ class MeetingChange:
 
 
 def on_meeting_changed(meeting, change: MeetingChange) -> None:
-    """A mirrored meeting changed in Zoom. Not yet applied to the appointment (see module doc)."""
-    logger.info(
-        "Zoom meeting %s was %s in Zoom; the appointment is not changed (diary not built yet)",
-        meeting.zoom_meeting_id,
-        change.kind,
-    )
+    """A mirrored meeting changed in Zoom: make its appointment follow, by the diary's rules."""
+    from integrations.zoom import services  # services import this module
+
+    services.appointment_follow_zoom_change(meeting=meeting, change=change)

@@ -1,10 +1,10 @@
 """What Jelly stores about an organisation's Zoom account.
 
 Deliberately little: the connection (tokens encrypted), which staff member is which Zoom user
-(the id only), the meetings Jelly mirrors, the webhook ledger that makes deliveries idempotent,
-and an append-only audit of what happened to those meetings. All of it except the ledger goes
-when an organisation uninstalls without asking Jelly to retain its Zoom data
-(`services.connection_uninstall`).
+(the id only), which appointments should have a meeting, the meetings Jelly mirrors, the webhook
+ledger that makes deliveries idempotent, and an append-only audit of what happened to those
+meetings. All of it except the ledger goes when an organisation uninstalls without asking Jelly
+to retain its Zoom data (`services.connection_uninstall`).
 """
 
 import uuid
@@ -54,6 +54,11 @@ class ZoomConnection(TenantModel):
         default=False,
         help_text="Create Zoom users with custCreate (no Zoom password or sign-in). Only for Zoom "
         "accounts Zoom has made API partners; others are refused by Zoom.",
+    )
+    auto_create_for_telehealth = models.BooleanField(
+        "create meetings for telehealth automatically",
+        default=False,
+        help_text="Every booked appointment for a telehealth service gets a Zoom meeting without anyone asking for it.",
     )
     connected_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -108,11 +113,62 @@ class ZoomUserLink(TenantModel):
             raise ValidationError({"staff": "A Zoom user can only be linked to staff of the same organisation."})
 
 
+class ZoomMeetingRequest(TenantModel):
+    """An appointment that should have a Zoom meeting, and Jelly's unfinished create for it.
+
+    Staff ask for a meeting ("Create Zoom meeting", "Start Zoom call", "Email Zoom link"), or the
+    organisation's auto-create for telehealth does (the row is then made at the first create).
+    `withdrawn_at` says a meeting is no longer wanted (deleted in Zoom by its host while the
+    appointment could not be cancelled); a new request from staff clears it.
+
+    `create_started_for` protects "never two meetings for one appointment": it is written, and
+    committed, before Jelly asks Zoom to create a meeting and cleared in the transaction that
+    records the meeting. Still set at the next attempt, the answer was lost (a timeout, a killed
+    worker), so Jelly first looks for the meeting among that Zoom user's meetings (by the
+    reference in its agenda) instead of creating another.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    appointment = models.OneToOneField("diary.Appointment", on_delete=models.PROTECT, related_name="zoom_request")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Empty: created automatically for a telehealth service.",
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_reason = models.CharField(max_length=300, blank=True)
+    create_started_for = models.CharField(
+        max_length=64, blank=True, help_text="Zoom user a create was sent for whose answer is not yet recorded."
+    )
+    create_started_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+
+    def __str__(self) -> str:
+        return f"Zoom meeting wanted for {self.appointment}" if not self.withdrawn_at else "Zoom meeting withdrawn"
+
+    @property
+    def wanted(self) -> bool:
+        return self.withdrawn_at is None
+
+
 class ZoomMeeting(TenantModel):
     """A Zoom meeting Jelly created and mirrors.
 
-    `synced_start_time`/`synced_duration_minutes` are what Jelly last sent Zoom: a
-    `meeting.updated` webhook carrying exactly these values is the echo of Jelly's own change.
+    `synced_start_time`/`synced_duration_minutes`/`synced_topic_digest` are what Jelly last sent
+    Zoom (written before the call, at `synced_at`): a `meeting.updated` webhook carrying exactly
+    these values is the echo of Jelly's own change, and one that happened before `synced_at` was
+    overwritten by Jelly's newer change. `update_pending` says that PATCH is not yet confirmed.
+
+    Life: live → retired (Jelly no longer wants it: the appointment was cancelled, or the
+    meeting was replaced under a new host; it is deleted in Zoom next, so its `meeting.deleted`
+    is an echo) → deleted. A meeting deleted in Zoom by its host goes straight to deleted.
+    Invariant: at most one live meeting per appointment (constraint below).
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -120,21 +176,46 @@ class ZoomMeeting(TenantModel):
     # The join URL carries the passcode, so it is a credential: encrypted like one.
     join_url = EncryptedTextField()
     host_zoom_user_id = models.CharField(max_length=64)
-    # The diary issue turns this into a ForeignKey to diary.Appointment.
-    appointment_id = models.UUIDField(null=True, blank=True)
+    appointment = models.ForeignKey(
+        "diary.Appointment",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="zoom_meetings",
+        db_column="appointment_id",
+    )
     synced_start_time = models.DateTimeField(null=True, blank=True)
     synced_duration_minutes = models.PositiveIntegerField(null=True, blank=True)
+    synced_topic_digest = models.CharField(max_length=64, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    update_pending = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    retired_at = models.DateTimeField(
+        null=True, blank=True, help_text="When Jelly stopped wanting the meeting; it is deleted in Zoom next."
+    )
     deleted_at = models.DateTimeField(null=True, blank=True, help_text="When the meeting stopped existing in Zoom.")
+    flagged_at = models.DateTimeField(
+        null=True, blank=True, help_text="A change made in Zoom that Jelly refused; staff should look."
+    )
+    flag_reason = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(fields=["organisation", "zoom_meeting_id"], name="zoom_meeting_mirrored_once"),
+            models.UniqueConstraint(
+                fields=["appointment"],
+                condition=models.Q(appointment__isnull=False, retired_at__isnull=True, deleted_at__isnull=True),
+                name="zoom_one_live_meeting_per_appointment",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"Zoom meeting {self.zoom_meeting_id}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.retired_at is None and self.deleted_at is None
 
 
 class ZoomWebhookDelivery(models.Model):

@@ -3,7 +3,10 @@
 - Connection: install (after the OAuth exchange), preferences, token refresh with rotation,
   broken, uninstall/disconnect.
 - Staff ↔ Zoom user links: match by email, or create the Zoom user.
-- Meetings Jelly mirrors, and their append-only audit.
+- Meetings Jelly mirrors, and their append-only audit: requested, created, changed, retired,
+  deleted (the outbox destination in `sync` calls Zoom between these writes).
+- The Zoom rows of the integrations outbox, for reasons the diary does not record.
+- Zoom → the diary: a meeting changed or deleted in Zoom moves or cancels its appointment.
 - Webhook deliveries: record (idempotent), then process in a task.
 """
 
@@ -14,18 +17,43 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
 from django.db import connection as db_connection
-from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
+from django.urls import reverse
 from django.utils import timezone
 
+from core.exceptions import DomainError
 from core.models import Organisation, Staff
+from diary.choices import MOVABLE_STATUSES, AppointmentStatus
+from diary.models import Appointment
+from diary.services import appointment_cancel, appointment_reschedule
+from integrations.choices import OutboxStatus
+from integrations.models import OutboxEntry
 from integrations.zoom import hooks, oauth, webhooks
-from integrations.zoom.choices import AuditKind, AuditSource, ConnectionStatus, DeliveryStatus, UserLinkOrigin
+from integrations.zoom.choices import (
+    ZOOM_MEETING,
+    AuditKind,
+    AuditSource,
+    ConnectionStatus,
+    DeliveryStatus,
+    UserLinkOrigin,
+)
 from integrations.zoom.client import StaticTokenSource, ZoomClient, ZoomMeetingDetails, ZoomUser, parse_zoom_time
 from integrations.zoom.errors import PermanentZoomError, ZoomAuthExpired, ZoomError, ZoomIntegrationError
-from integrations.zoom.models import ZoomAuditEntry, ZoomConnection, ZoomMeeting, ZoomUserLink, ZoomWebhookDelivery
+from integrations.zoom.models import (
+    ZoomAuditEntry,
+    ZoomConnection,
+    ZoomMeeting,
+    ZoomMeetingRequest,
+    ZoomUserLink,
+    ZoomWebhookDelivery,
+)
+from integrations.zoom.payloads import topic_digest
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +61,7 @@ logger = logging.getLogger(__name__)
 REFRESH_MARGIN = timedelta(seconds=60)
 # A delivery that failed this often stays failed (visible in admin) instead of looping.
 MAX_DELIVERY_ATTEMPTS = 5
+CLINIC_ZONE = ZoneInfo("Europe/London")
 
 
 # --- Connection --------------------------------------------------------------------------------
@@ -81,22 +110,47 @@ def _connection_store_install(
     connection.updated_at = now
     connection.full_clean()
     connection.save()
+    # Meetings waiting on the broken connection go now; what changed while Zoom was
+    # disconnected is caught up by the reconcile.
+    zoom_outbox_rows_unblock(organisation=organisation)
+    _reconcile_later(organisation.pk)
     return connection
+
+
+def _reconcile_later(organisation_id) -> None:
+    from integrations.zoom import tasks
+
+    def enqueue():
+        try:
+            tasks.reconcile_zoom_meetings.delay(str(organisation_id))
+        except Exception:
+            logger.exception("Could not queue the Zoom reconcile; the nightly run catches up")
+
+    transaction.on_commit(enqueue)
 
 
 @transaction.atomic
 def connection_preferences_update(
-    *, organisation: Organisation, retain_data_on_uninstall: bool, create_users_with_cust_create: bool
+    *,
+    organisation: Organisation,
+    retain_data_on_uninstall: bool,
+    create_users_with_cust_create: bool,
+    auto_create_for_telehealth: bool = False,
 ) -> ZoomConnection:
-    """The organisation's Zoom choices; they can be made before connecting."""
+    """The organisation's Zoom choices; they can be made before connecting. Switching on
+    auto-create gives upcoming telehealth appointments their meetings (reconcile)."""
     connection = ZoomConnection.objects.select_for_update().filter(organisation=organisation).first()
     if connection is None:
         connection = ZoomConnection(organisation=organisation, status=ConnectionStatus.DISCONNECTED)
+    switched_on = auto_create_for_telehealth and not connection.auto_create_for_telehealth
     connection.retain_data_on_uninstall = retain_data_on_uninstall
     connection.create_users_with_cust_create = create_users_with_cust_create
+    connection.auto_create_for_telehealth = auto_create_for_telehealth
     connection.updated_at = timezone.now()
     connection.full_clean()
     connection.save()
+    if switched_on and connection.status == ConnectionStatus.CONNECTED:
+        _reconcile_later(organisation.pk)
     return connection
 
 
@@ -257,6 +311,7 @@ def _uninstall_rows(
         # Audit first: it points at meetings, and is the most personal (participant names).
         deleted["audit"], _ = ZoomAuditEntry.objects.for_organisation(organisation).delete()
         deleted["meetings"], _ = ZoomMeeting.objects.for_organisation(organisation).delete()
+        ZoomMeetingRequest.objects.for_organisation(organisation).delete()
         deleted["links"], _ = ZoomUserLink.objects.for_organisation(organisation).delete()
         # Deliveries not yet processed may hold participant details: drop their payloads.
         ZoomWebhookDelivery.objects.filter(organisation=organisation).exclude(payload="").update(payload="")
@@ -370,6 +425,8 @@ def _user_link_create(*, organisation: Organisation, staff: Staff, zoom_user_id:
     link = ZoomUserLink(organisation=organisation, staff=staff, zoom_user_id=zoom_user_id, origin=origin)
     link.full_clean()
     link.save()
+    # Their appointments' meetings were waiting for a host.
+    zoom_outbox_rows_unblock(organisation=organisation, staff_ids=[staff.pk])
     return link
 
 
@@ -405,60 +462,185 @@ def audit_entry_record(
     return entry
 
 
+def meeting_request(*, appointment: Appointment, staff: Staff) -> ZoomMeetingRequest:
+    """Staff ask for a Zoom meeting for the appointment ("Create Zoom meeting", "Start Zoom
+    call", "Email Zoom link"): record the wish (clearing an earlier withdrawal) and mark the
+    appointment's Zoom outbox row wanted. Idempotent: asking twice changes nothing more."""
+    if appointment.organisation_id != staff.organisation_id:
+        raise ZoomIntegrationError("This appointment belongs to another organisation.")
+    if appointment.status not in MOVABLE_STATUSES:
+        raise ZoomIntegrationError(
+            f"A {appointment.get_status_display().lower()} appointment cannot get a Zoom meeting."
+        )
+    with transaction.atomic():
+        request = _meeting_request_get_or_create(appointment=appointment, requested_by=staff)
+        if request.withdrawn_at is not None:
+            request.withdrawn_at = None
+            request.withdrawn_reason = ""
+            request.requested_by = staff
+            request.requested_at = timezone.now()
+            request.full_clean(exclude=["appointment", "requested_by"])
+            request.save(update_fields=["withdrawn_at", "withdrawn_reason", "requested_by", "requested_at"])
+        zoom_outbox_mark_wanted(appointment=appointment)
+    return request
+
+
+def meeting_request_ensure(*, appointment: Appointment) -> ZoomMeetingRequest:
+    """The appointment's request row, made now for a meeting Jelly creates automatically."""
+    with transaction.atomic():
+        return _meeting_request_get_or_create(appointment=appointment, requested_by=None)
+
+
+def _meeting_request_get_or_create(*, appointment: Appointment, requested_by: Staff | None) -> ZoomMeetingRequest:
+    request = ZoomMeetingRequest.objects.select_for_update().filter(appointment_id=appointment.pk).first()
+    if request is not None:
+        return request
+    try:
+        with transaction.atomic():
+            request = ZoomMeetingRequest(
+                organisation_id=appointment.organisation_id, appointment=appointment, requested_by=requested_by
+            )
+            request.full_clean(exclude=["appointment", "requested_by"], validate_unique=False)
+            request.save()
+            return request
+    except IntegrityError:
+        # Another transaction made it first (one per appointment): use theirs.
+        return ZoomMeetingRequest.objects.select_for_update().get(appointment_id=appointment.pk)
+
+
+def meeting_create_begin(*, request: ZoomMeetingRequest, host_zoom_user_id: str) -> None:
+    """Written and committed before asking Zoom to create a meeting (see `ZoomMeetingRequest`)."""
+    with transaction.atomic():
+        ZoomMeetingRequest.objects.filter(pk=request.pk).update(
+            create_started_for=host_zoom_user_id[:64], create_started_at=timezone.now()
+        )
+    request.create_started_for = host_zoom_user_id[:64]
+
+
+def meeting_create_abandoned(*, request: ZoomMeetingRequest) -> None:
+    """The lost create was looked for and cleaned up, and no meeting is wanted any more."""
+    with transaction.atomic():
+        ZoomMeetingRequest.objects.filter(pk=request.pk).update(create_started_for="", create_started_at=None)
+    request.create_started_for = ""
+
+
 @transaction.atomic
 def meeting_record_created(
-    *, organisation: Organisation, details: ZoomMeetingDetails, appointment_id=None
+    *,
+    organisation: Organisation,
+    details: ZoomMeetingDetails,
+    appointment: Appointment | None = None,
+    request: ZoomMeetingRequest | None = None,
+    replacing: ZoomMeeting | None = None,
 ) -> ZoomMeeting:
-    """Mirror a meeting Jelly has just created in Zoom (the diary calls this), with its audit."""
+    """Mirror a meeting Jelly has just created in Zoom (or found, when the create's answer was
+    lost), with its audit entry; in the same transaction, retire the meeting it replaces (the
+    practitioner changed: it is deleted in Zoom next) and clear the request's pending create.
+
+    Recording the new meeting before deleting the old one is what keeps a retry from creating
+    a third: whatever happens next, Jelly knows both meetings.
+    """
+    now = timezone.now()
+    if replacing is not None:
+        ZoomMeeting.objects.filter(pk=replacing.pk, retired_at__isnull=True).update(retired_at=now)
     meeting = ZoomMeeting(
         organisation=organisation,
         zoom_meeting_id=details.id,
         join_url=details.join_url,
         host_zoom_user_id=details.host_id,
-        appointment_id=appointment_id,
+        appointment=appointment,
         synced_start_time=details.start_time,
         synced_duration_minutes=details.duration_minutes,
+        synced_topic_digest=topic_digest(details.topic) if details.topic else "",
+        synced_at=now,
     )
-    meeting.full_clean()
+    meeting.full_clean(exclude=["appointment"], validate_constraints=False)
     meeting.save()
+    if request is not None:
+        ZoomMeetingRequest.objects.filter(pk=request.pk).update(create_started_for="", create_started_at=None)
+        request.create_started_for = ""
     audit_entry_record(
         organisation=organisation,
         meeting=meeting,
         zoom_meeting_id=meeting.zoom_meeting_id,
         kind=AuditKind.CREATED,
         source=AuditSource.JELLY,
-        occurred_at=timezone.now(),
+        occurred_at=now,
     )
     return meeting
 
 
 @transaction.atomic
-def meeting_record_synced(*, meeting: ZoomMeeting, start_time: datetime, duration_minutes: int) -> ZoomMeeting:
-    """Remember the time Jelly is about to send Zoom, before the PATCH, so the resulting
-    `meeting.updated` webhook is recognised as Jelly's own echo."""
+def meeting_record_synced(
+    *, meeting: ZoomMeeting, start_time: datetime, duration_minutes: int, topic_digest: str | None = None
+) -> ZoomMeeting:
+    """Remember the time (and topic) Jelly is about to send Zoom, before the PATCH, so the
+    resulting `meeting.updated` webhook is recognised as Jelly's own echo. The PATCH counts as
+    pending until `meeting_record_update_confirmed`; a retry of the same values is not audited
+    again."""
     meeting = ZoomMeeting.objects.select_for_update().get(pk=meeting.pk)
+    digest = meeting.synced_topic_digest if topic_digest is None else topic_digest
+    changed = (meeting.synced_start_time, meeting.synced_duration_minutes, meeting.synced_topic_digest) != (
+        start_time,
+        duration_minutes,
+        digest,
+    )
+    if not changed and meeting.update_pending:
+        return meeting  # a retry of the PATCH already recorded
     meeting.synced_start_time = start_time
     meeting.synced_duration_minutes = duration_minutes
-    meeting.full_clean()
-    meeting.save(update_fields=["synced_start_time", "synced_duration_minutes"])
+    meeting.synced_topic_digest = digest
+    meeting.synced_at = timezone.now()
+    meeting.update_pending = True
+    meeting.full_clean(exclude=["appointment"], validate_constraints=False)
+    meeting.save(
+        update_fields=[
+            "synced_start_time",
+            "synced_duration_minutes",
+            "synced_topic_digest",
+            "synced_at",
+            "update_pending",
+        ]
+    )
     audit_entry_record(
         organisation=meeting.organisation,
         meeting=meeting,
         zoom_meeting_id=meeting.zoom_meeting_id,
         kind=AuditKind.UPDATED,
         source=AuditSource.JELLY,
-        occurred_at=timezone.now(),
+        occurred_at=meeting.synced_at,
     )
     return meeting
 
 
+def meeting_record_update_confirmed(*, meeting: ZoomMeeting) -> None:
+    """Zoom accepted the PATCH recorded by `meeting_record_synced`."""
+    with transaction.atomic():
+        ZoomMeeting.objects.filter(
+            pk=meeting.pk,
+            synced_start_time=meeting.synced_start_time,
+            synced_duration_minutes=meeting.synced_duration_minutes,
+            synced_topic_digest=meeting.synced_topic_digest,
+        ).update(update_pending=False)
+
+
+def meeting_retire(*, meeting: ZoomMeeting) -> None:
+    """Jelly no longer wants this meeting (the appointment was cancelled): it is deleted in Zoom
+    next, and from now on its `meeting.deleted` webhook is Jelly's own echo."""
+    with transaction.atomic():
+        ZoomMeeting.objects.filter(pk=meeting.pk, retired_at__isnull=True).update(retired_at=timezone.now())
+
+
 @transaction.atomic
 def meeting_record_deleted(*, meeting: ZoomMeeting) -> ZoomMeeting:
-    """Jelly is deleting the meeting in Zoom: its `meeting.deleted` webhook is then an echo."""
+    """Jelly deleted the meeting in Zoom (or is about to): its `meeting.deleted` webhook is then
+    an echo. Audited once, as deleted from Jelly."""
     meeting = ZoomMeeting.objects.select_for_update().get(pk=meeting.pk)
     if meeting.deleted_at is None:
         meeting.deleted_at = timezone.now()
-        meeting.save(update_fields=["deleted_at"])
+        meeting.retired_at = meeting.retired_at or meeting.deleted_at
+        meeting.update_pending = False
+        meeting.save(update_fields=["deleted_at", "retired_at", "update_pending"])
         audit_entry_record(
             organisation=meeting.organisation,
             meeting=meeting,
@@ -468,6 +650,300 @@ def meeting_record_deleted(*, meeting: ZoomMeeting) -> ZoomMeeting:
             occurred_at=meeting.deleted_at,
         )
     return meeting
+
+
+@transaction.atomic
+def meeting_record_missing(*, meeting: ZoomMeeting) -> ZoomMeeting:
+    """Zoom answered 404 for a meeting Jelly believed live (deleted in Zoom, its webhook not yet
+    here or lost). Recorded as deleted in Zoom; the push then creates a new one, and a late
+    `meeting.deleted` webhook for this one finds it already deleted and changes nothing."""
+    meeting = ZoomMeeting.objects.select_for_update().get(pk=meeting.pk)
+    if meeting.deleted_at is None:
+        meeting.deleted_at = timezone.now()
+        meeting.update_pending = False
+        meeting.save(update_fields=["deleted_at", "update_pending"])
+        audit_entry_record(
+            organisation=meeting.organisation,
+            meeting=meeting,
+            zoom_meeting_id=meeting.zoom_meeting_id,
+            kind=AuditKind.DELETED,
+            source=AuditSource.ZOOM,
+            occurred_at=meeting.deleted_at,
+        )
+    return meeting
+
+
+@transaction.atomic
+def meeting_flag_dismiss(*, meeting: ZoomMeeting, staff: Staff) -> bool:
+    """Staff have seen a refused change from Zoom. The audit entry stays."""
+    if meeting.organisation_id != staff.organisation_id:
+        raise ZoomIntegrationError("This meeting belongs to another organisation.")
+    cleared = ZoomMeeting.objects.filter(pk=meeting.pk, flagged_at__isnull=False).update(
+        flagged_at=None, flag_reason=""
+    )
+    if cleared:
+        logger.info("Zoom meeting flag on %s dismissed by staff %s", meeting.pk, staff.pk)
+    return bool(cleared)
+
+
+# --- The Zoom outbox rows -------------------------------------------------------------------------
+
+
+def _drain_zoom_later(appointment_ids: list[str] | None = None) -> None:
+    """Queue the engine's drain after commit. A broker outage loses nothing: the rows are in the
+    database and the engine's beat sweeper pushes them."""
+
+    def enqueue():
+        from integrations import tasks as engine_tasks
+
+        try:
+            engine_tasks.drain_outbox.delay(appointment_ids=appointment_ids)
+        except Exception:
+            logger.exception("Could not queue the outbox drain; the sweeper will pick the work up")
+
+    transaction.on_commit(enqueue)
+
+
+def zoom_outbox_mark_wanted(*, appointment: Appointment) -> None:
+    """Mark the appointment's Zoom outbox row wanted (creating it if need be) for a reason the
+    diary did not record as a change: staff asked for a meeting, or a change made in Zoom was
+    refused and the meeting must be set back. Mirrors the engine's own marking
+    (`integrations.services._outbox_mark_wanted`): a row backing off keeps its backoff."""
+    now = timezone.now()
+    rows = OutboxEntry.objects.filter(destination=ZOOM_MEETING, appointment_id=appointment.pk)
+    updated = rows.update(
+        wanted_version=appointment.version,
+        status=OutboxStatus.PENDING,
+        attempts=Case(When(status=OutboxStatus.PENDING, then=F("attempts")), default=Value(0)),
+        next_attempt_at=Case(
+            When(status=OutboxStatus.PENDING, attempts__gt=0, then=F("next_attempt_at")), default=Value(now)
+        ),
+        dead_at=None,
+        updated_at=now,
+    )
+    if not updated:
+        try:
+            with transaction.atomic():
+                OutboxEntry.objects.create(
+                    organisation_id=appointment.organisation_id,
+                    destination=ZOOM_MEETING,
+                    appointment=appointment,
+                    wanted_version=appointment.version,
+                    next_attempt_at=now,
+                )
+        except IntegrityError:
+            rows.update(status=OutboxStatus.PENDING, next_attempt_at=now, dead_at=None, updated_at=now)
+    _drain_zoom_later([str(appointment.pk)])
+
+
+def zoom_outbox_rows_unblock(*, organisation: Organisation, staff_ids=None) -> int:
+    """Rows blocked on a broken connection or a practitioner with no Zoom user try again now
+    (after a reconnect or a new link)."""
+    rows = OutboxEntry.objects.filter(organisation=organisation, destination=ZOOM_MEETING, status=OutboxStatus.BLOCKED)
+    if staff_ids is not None:
+        rows = rows.filter(appointment__practitioner_id__in=list(staff_ids))
+    unblocked = rows.update(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=timezone.now())
+    if unblocked:
+        _drain_zoom_later()
+    return unblocked
+
+
+def zoom_meetings_reconcile(*, organisation: Organisation | None = None) -> int:
+    """Compare upcoming appointments with Jelly's record of their Zoom meetings and re-mark the
+    rows that claim to be in sync but are not (a race lost between a push and a change made at
+    the same moment, a reconnect after a disconnection). Zoom is not called. Rows pending, dead
+    or blocked are left alone. Returns how many rows were marked."""
+    from integrations.zoom.sync import meeting_wanted
+
+    connections = ZoomConnection.objects.filter(status=ConnectionStatus.CONNECTED)
+    if organisation is not None:
+        connections = connections.filter(organisation=organisation)
+    marked = 0
+    for connection in connections.select_related("organisation"):
+        since = timezone.now() - timedelta(hours=12)
+        appointments = list(
+            Appointment.objects.filter(organisation_id=connection.organisation_id, end__gte=since)
+            .select_related("service", "practitioner")
+            .order_by("start")
+        )
+        ids = [appointment.pk for appointment in appointments]
+        meetings: dict = {}
+        for meeting in ZoomMeeting.objects.filter(appointment_id__in=ids, deleted_at__isnull=True):
+            meetings.setdefault(meeting.appointment_id, []).append(meeting)
+        requests = {r.appointment_id: r for r in ZoomMeetingRequest.objects.filter(appointment_id__in=ids)}
+        hosts = dict(
+            ZoomUserLink.objects.filter(organisation_id=connection.organisation_id).values_list(
+                "staff_id", "zoom_user_id"
+            )
+        )
+        rows = {
+            row.appointment_id: row
+            for row in OutboxEntry.objects.filter(destination=ZOOM_MEETING, appointment_id__in=ids)
+        }
+        for appointment in appointments:
+            own = meetings.get(appointment.pk, [])
+            live = next((m for m in own if m.retired_at is None), None)
+            drifted = any(m.retired_at is not None for m in own)
+            if appointment.status == AppointmentStatus.CANCELLED:
+                drifted |= live is not None
+            elif appointment.status in MOVABLE_STATUSES:
+                if live is None:
+                    drifted |= meeting_wanted(appointment, connection, requests.get(appointment.pk), None)
+                else:
+                    drifted |= (
+                        live.update_pending
+                        or live.synced_start_time != appointment.start
+                        or live.synced_duration_minutes != appointment.duration_minutes
+                        or live.host_zoom_user_id != hosts.get(appointment.practitioner_id, live.host_zoom_user_id)
+                    )
+            row = rows.get(appointment.pk)
+            if drifted and (row is None or row.status == OutboxStatus.DONE):
+                with transaction.atomic():
+                    zoom_outbox_mark_wanted(appointment=appointment)
+                marked += 1
+    return marked
+
+
+# --- Zoom → the diary -----------------------------------------------------------------------------
+
+DELETED_BY_HOST = "Zoom meeting deleted by host"
+
+
+def appointment_follow_zoom_change(*, meeting: ZoomMeeting, change: "hooks.MeetingChange") -> None:
+    """Apply a change made in Zoom to the meeting's appointment, inside the webhook's
+    transaction (the meeting row is locked). Never called for Jelly's own echoes.
+
+    - A new time or length moves the appointment through the diary's booking rules, as its
+      practitioner. A move the rules refuse (a double booking, outside their hours, a stale or
+      finished appointment) is not applied: the meeting is flagged for staff, the refusal
+      audited, and the meeting set back to the appointment's time through the outbox.
+    - A deletion cancels the appointment ("Zoom meeting deleted by host") and tells the
+      practitioner. An appointment that can no longer be cancelled (arrived, completed) is
+      flagged instead, and no new meeting is made for it.
+    """
+    if meeting.appointment_id is None or meeting.retired_at is not None:
+        logger.info("Zoom meeting %s changed in Zoom; no appointment follows it", meeting.zoom_meeting_id)
+        return
+    appointment = (
+        Appointment.objects.select_for_update(of=("self",))
+        .select_related("practitioner", "service")
+        .get(pk=meeting.appointment_id)
+    )
+    if change.kind == hooks.CHANGE_UPDATED:
+        _appointment_follow_zoom_update(meeting=meeting, appointment=appointment, change=change)
+    elif change.kind == hooks.CHANGE_DELETED:
+        _appointment_follow_zoom_deletion(meeting=meeting, appointment=appointment, change=change)
+
+
+def _appointment_follow_zoom_update(*, meeting: ZoomMeeting, appointment: Appointment, change) -> None:
+    if change.start_time is None and change.duration_minutes is None:
+        return  # the topic or a setting changed in Zoom: nothing of the appointment's
+    start = change.start_time or appointment.start
+    duration = change.duration_minutes or appointment.duration_minutes
+    end = start + timedelta(minutes=duration)
+    if (start, end) != (appointment.start, appointment.end):
+        try:
+            appointment_reschedule(
+                actor=appointment.practitioner,
+                appointment=appointment,
+                version=appointment.version,
+                start=start,
+                end=end,
+            )
+        except DomainError as error:
+            _meeting_refuse_zoom_change(
+                meeting=meeting,
+                appointment=appointment,
+                reason=f"Moved in Zoom to {_clinic_time(start)} for {duration} min; not applied: {error.message}",
+                zoom_start=start,
+                zoom_duration=duration,
+                occurred_at=change.occurred_at,
+            )
+            return
+    # Zoom already shows this time: remember it, so the push has nothing to send back.
+    meeting.synced_start_time = start
+    meeting.synced_duration_minutes = duration
+    meeting.save(update_fields=["synced_start_time", "synced_duration_minutes"])
+
+
+def _appointment_follow_zoom_deletion(*, meeting: ZoomMeeting, appointment: Appointment, change) -> None:
+    if appointment.status == AppointmentStatus.CANCELLED:
+        return
+    try:
+        appointment_cancel(
+            actor=appointment.practitioner, appointment=appointment, reason=DELETED_BY_HOST, version=appointment.version
+        )
+    except DomainError as error:
+        ZoomMeetingRequest.objects.filter(appointment_id=appointment.pk).update(
+            withdrawn_at=change.occurred_at, withdrawn_reason="Deleted in Zoom by its host."
+        )
+        _meeting_refuse_zoom_change(
+            meeting=meeting,
+            appointment=appointment,
+            reason=f"Deleted in Zoom by its host; the appointment was not cancelled: {error.message}",
+            zoom_start=None,
+            zoom_duration=None,
+            occurred_at=change.occurred_at,
+        )
+        return
+    from integrations.zoom import tasks
+
+    appointment_id = str(appointment.pk)
+    transaction.on_commit(lambda: tasks.notify_practitioner_meeting_deleted.delay(appointment_id))
+
+
+def _meeting_refuse_zoom_change(
+    *, meeting: ZoomMeeting, appointment: Appointment, reason: str, zoom_start, zoom_duration, occurred_at
+) -> None:
+    meeting.flagged_at = timezone.now()
+    meeting.flag_reason = reason[:300]
+    fields = ["flagged_at", "flag_reason"]
+    if zoom_start is not None:
+        # What Zoom shows now: the push sees it differs from the appointment and PATCHes it back.
+        meeting.synced_start_time = zoom_start
+        meeting.synced_duration_minutes = zoom_duration
+        fields += ["synced_start_time", "synced_duration_minutes"]
+    meeting.save(update_fields=fields)
+    audit_entry_record(
+        organisation=meeting.organisation,
+        meeting=meeting,
+        zoom_meeting_id=meeting.zoom_meeting_id,
+        kind=AuditKind.CHANGE_REFUSED,
+        source=AuditSource.ZOOM,
+        occurred_at=occurred_at,
+    )
+    if zoom_start is not None:
+        zoom_outbox_mark_wanted(appointment=appointment)
+    logger.info("A change to Zoom meeting %s made in Zoom was refused", meeting.zoom_meeting_id)
+
+
+def _clinic_time(value: datetime) -> str:
+    local = timezone.localtime(value, CLINIC_ZONE)
+    return f"{local:%a} {local.day} {local:%b %Y %H:%M}"
+
+
+def practitioner_notify_meeting_deleted(*, appointment_id) -> bool:
+    """Email the practitioner that an appointment was cancelled because its Zoom meeting was
+    deleted in Zoom. Only the time and a link: no patient details in email."""
+    appointment = Appointment.objects.select_related("practitioner").filter(pk=appointment_id).first()
+    if appointment is None or appointment.status != AppointmentStatus.CANCELLED:
+        return False
+    practitioner = appointment.practitioner
+    send_mail(
+        subject="Appointment cancelled: its Zoom meeting was deleted",
+        message=(
+            f"Hello {practitioner.given_name or practitioner},\n\n"
+            f"The Zoom meeting for your appointment on {_clinic_time(appointment.start)} was deleted in Zoom, "
+            f'so Jelly cancelled the appointment ("{DELETED_BY_HOST}").\n\n'
+            "If that was a mistake, book the patient again at the same time in the diary (the slot is "
+            "free); a new Zoom meeting is made for the new booking.\n\n"
+            f"The appointment in Jelly: {reverse('diary:appointment', kwargs={'pk': appointment.pk})}\n"
+        ),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[practitioner.email],
+        fail_silently=False,
+    )
+    return True
 
 
 # --- Webhook deliveries ------------------------------------------------------------------------
@@ -600,15 +1076,21 @@ def _meeting_event_apply(*, organisation: Organisation, event: webhooks.ZoomEven
         return DeliveryStatus.PROCESSED
 
     if event.name == webhooks.MEETING_UPDATED:
+        if not meeting.is_live:
+            return DeliveryStatus.PROCESSED  # Jelly is deleting it, or it is gone: nothing to follow
         start_time = parse_zoom_time(obj.get("start_time"))
         duration = obj.get("duration") if isinstance(obj.get("duration"), int) else None
-        about_time = start_time is not None or duration is not None
-        is_echo = (
-            about_time
-            and (start_time is None or start_time == meeting.synced_start_time)
-            and (duration is None or duration == meeting.synced_duration_minutes)
-        )
-        if is_echo:
+        topic = obj.get("topic") if isinstance(obj.get("topic"), str) else None
+        # Zoom names only the fields that changed. Each one equal to what Jelly last sent: the
+        # echo of Jelly's own PATCH.
+        same = []
+        if start_time is not None:
+            same.append(start_time == meeting.synced_start_time)
+        if duration is not None:
+            same.append(duration == meeting.synced_duration_minutes)
+        if topic is not None and meeting.synced_topic_digest:
+            same.append(topic_digest(topic) == meeting.synced_topic_digest)
+        if same and all(same):
             return DeliveryStatus.PROCESSED
         time_stamp = event.payload.get("time_stamp")
         occurred_at = (
@@ -616,6 +1098,11 @@ def _meeting_event_apply(*, organisation: Organisation, event: webhooks.ZoomEven
             if isinstance(time_stamp, int) and not isinstance(time_stamp, bool)
             else _event_time(event)
         )
+        if meeting.synced_at is not None and occurred_at < meeting.synced_at:
+            # Made before Jelly's latest change, which overwrote it in Zoom (typically the late
+            # echo of an earlier PATCH of Jelly's): Zoom shows Jelly's values, nothing to follow.
+            logger.info("Zoom meeting %s: a change older than Jelly's last update ignored", meeting.zoom_meeting_id)
+            return DeliveryStatus.PROCESSED
         audit_entry_record(**record, kind=AuditKind.UPDATED, source=AuditSource.ZOOM, occurred_at=occurred_at)
         hooks.on_meeting_changed(
             meeting,
@@ -626,11 +1113,12 @@ def _meeting_event_apply(*, organisation: Organisation, event: webhooks.ZoomEven
         return DeliveryStatus.PROCESSED
 
     if event.name == webhooks.MEETING_DELETED:
-        if meeting.deleted_at is not None:
-            return DeliveryStatus.PROCESSED  # Jelly deleted it (or Zoom told us already)
+        if not meeting.is_live:
+            return DeliveryStatus.PROCESSED  # Jelly deleted it, is deleting it, or Zoom told us already
         occurred_at = _event_time(event)
         meeting.deleted_at = occurred_at
-        meeting.save(update_fields=["deleted_at"])
+        meeting.update_pending = False
+        meeting.save(update_fields=["deleted_at", "update_pending"])
         audit_entry_record(**record, kind=AuditKind.DELETED, source=AuditSource.ZOOM, occurred_at=occurred_at)
         hooks.on_meeting_changed(meeting, hooks.MeetingChange(kind=hooks.CHANGE_DELETED, occurred_at=occurred_at))
         return DeliveryStatus.PROCESSED

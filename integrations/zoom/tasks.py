@@ -38,3 +38,21 @@ def sweep_webhook_deliveries() -> None:
     for delivery_id in stuck:
         process_webhook_delivery.delay(delivery_id)
     services.webhook_deliveries_prune(older_than=timedelta(days=30))
+
+
+@shared_task
+def notify_practitioner_meeting_deleted(appointment_id: str) -> bool:
+    """After commit of a cancellation caused by a meeting deleted in Zoom."""
+    return services.practitioner_notify_meeting_deleted(appointment_id=appointment_id)
+
+
+@shared_task
+def reconcile_zoom_meetings(organisation_id: str | None = None) -> int:
+    """After a (re)connect or auto-create switched on for one organisation; periodically (beat)
+    for all: re-mark Zoom rows whose meetings are not as Jelly's records say they should be."""
+    from core.models import Organisation
+
+    organisation = Organisation.objects.filter(pk=organisation_id).first() if organisation_id else None
+    if organisation_id and organisation is None:
+        return 0
+    return services.zoom_meetings_reconcile(organisation=organisation)

@@ -1,23 +1,30 @@
-"""Zoom pages for organisation admins, and the public (signed) webhook endpoint."""
+"""Zoom pages for organisation admins, staff actions on an appointment's meeting, and the
+public (signed) webhook endpoint."""
 
 import logging
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpResponse, JsonResponse
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from django.views.generic import ListView, TemplateView
 
-from core.choices import Role
+from core.choices import ALL_ROLES, Role
 from core.views import StaffRequiredMixin
-from integrations.zoom import oauth, selectors, services, webhooks
+from diary.models import Appointment
+from diary.selectors import appointment_get
+from integrations import outbox
+from integrations.zoom import mail, oauth, selectors, services, webhooks
+from integrations.zoom.choices import ZOOM_MEETING
 from integrations.zoom.errors import TransientZoomError, ZoomAuthExpired, ZoomError, ZoomIntegrationError
-from integrations.zoom.forms import KEEP, CreateZoomUserForm, DisconnectForm, PreferencesForm
-from integrations.zoom.models import ZoomAuditEntry
+from integrations.zoom.forms import KEEP, CreateZoomUserForm, DisconnectForm, EmailLinkForm, PreferencesForm
+from integrations.zoom.models import ZoomAuditEntry, ZoomMeeting
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +62,7 @@ class ZoomSettingsView(StaffRequiredMixin, TemplateView):
                 initial={
                     "retain_data_on_uninstall": bool(connection and connection.retain_data_on_uninstall),
                     "create_users_with_cust_create": bool(connection and connection.create_users_with_cust_create),
+                    "auto_create_for_telehealth": bool(connection and connection.auto_create_for_telehealth),
                 }
             ),
             # Deleting is never preselected: the admin chooses it.
@@ -170,6 +178,132 @@ class ZoomAuditListView(StaffRequiredMixin, ListView):
 
     def get_queryset(self):
         return selectors.audit_entries_visible_to(self.request.user)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["flagged_meetings"] = list(selectors.flagged_meetings_visible_to(self.request.user)[:100])
+        return context
+
+
+# --- Staff actions on an appointment's meeting -----------------------------------------------------
+
+# How long "Start Zoom call" and "Email Zoom link" wait for a meeting being created right now.
+INLINE_PUSH_SECONDS = 15
+
+
+class AppointmentZoomActionView(StaffRequiredMixin, View):
+    """Base of the buttons in the appointment's Zoom panel: POST only, any role of the
+    appointment's organisation; back to the appointment (or a safe `next`) afterwards."""
+
+    allowed_roles = ALL_ROLES
+    http_method_names = ["post"]
+    model = Appointment
+
+    def get_appointment(self) -> Appointment:
+        try:
+            return appointment_get(user=self.request.user, pk=self.kwargs["appointment_pk"])
+        except (Appointment.DoesNotExist, ValidationError) as exc:
+            raise Http404("No such appointment.") from exc
+
+    def back(self, appointment: Appointment):
+        target = self.request.POST.get("next", "")
+        if target and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={self.request.get_host()}, require_https=self.request.is_secure()
+        ):
+            return redirect(target)
+        return redirect("diary:appointment", pk=appointment.pk)
+
+    def request_meeting(self, appointment: Appointment) -> bool:
+        try:
+            services.meeting_request(appointment=appointment, staff=self.request.user)
+        except ZoomIntegrationError as exc:
+            messages.error(self.request, str(exc))
+            return False
+        return True
+
+    def meeting_now(self, appointment: Appointment) -> ZoomMeeting | None:
+        """The live meeting, pushing the appointment's row here first if it has none yet."""
+        meeting = ZoomMeeting.objects.visible_to(self.request.user).filter(appointment=appointment).first()
+        if meeting is None or not meeting.is_live:
+            outbox.drain(appointment_ids=[appointment.pk], destination=ZOOM_MEETING, max_seconds=INLINE_PUSH_SECONDS)
+        return (
+            ZoomMeeting.objects.visible_to(self.request.user)
+            .filter(appointment=appointment, retired_at__isnull=True, deleted_at__isnull=True)
+            .first()
+        )
+
+
+class AppointmentZoomCreateView(AppointmentZoomActionView):
+    """ "Create Zoom meeting": the appointment is marked wanted for Zoom; a worker creates it."""
+
+    def post(self, request, *args, **kwargs):
+        appointment = self.get_appointment()
+        if self.request_meeting(appointment):
+            messages.success(request, "The Zoom meeting is being created; its link appears here in a moment.")
+        return self.back(appointment)
+
+
+class AppointmentZoomStartView(AppointmentZoomActionView):
+    """ "Start Zoom call": makes sure the meeting exists, then opens it — as host (Zoom's start
+    URL, fetched fresh: it expires and is never stored) for the appointment's practitioner, by
+    its join link for anyone else."""
+
+    def post(self, request, *args, **kwargs):
+        appointment = self.get_appointment()
+        if not self.request_meeting(appointment):
+            return self.back(appointment)
+        meeting = self.meeting_now(appointment)
+        if meeting is None:
+            messages.info(request, "The Zoom meeting is not ready yet. Please try again in a moment.")
+            return self.back(appointment)
+        if appointment.practitioner_id != request.user.pk:
+            return redirect(meeting.join_url)
+        try:
+            details = services.zoom_client_for(request.user.organisation).get_meeting(meeting.zoom_meeting_id)
+        except (ZoomError, ZoomIntegrationError) as exc:
+            logger.warning("Starting Zoom meeting %s failed: %s", meeting.zoom_meeting_id, exc)
+            messages.error(request, "Zoom could not start the meeting. Use the join link instead.")
+            return self.back(appointment)
+        return redirect(details.start_url or meeting.join_url)
+
+
+class AppointmentZoomEmailLinkView(AppointmentZoomActionView):
+    """ "Email Zoom link": makes sure the meeting exists, then emails the patient its join link
+    through the clinic's patient email (consent, Gmail or the mail server, sent at most once per
+    click)."""
+
+    def post(self, request, *args, **kwargs):
+        appointment = self.get_appointment()
+        form = EmailLinkForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "Reload the page and try again.")
+            return self.back(appointment)
+        if not self.request_meeting(appointment):
+            return self.back(appointment)
+        meeting = self.meeting_now(appointment)
+        if meeting is None:
+            messages.info(request, "The Zoom meeting is not ready yet. Please try again in a moment.")
+            return self.back(appointment)
+        result = mail.zoom_link_send(
+            actor=request.user, appointment=appointment, meeting=meeting, idempotency_key=form.cleaned_data["token"]
+        )
+        if result.sent_or_queued:
+            messages.success(request, "The Zoom link is on its way to the patient.")
+        else:
+            messages.error(request, f"The Zoom link was not emailed: {result.reason}")
+        return self.back(appointment)
+
+
+class AppointmentZoomDismissFlagView(AppointmentZoomActionView):
+    """Staff have seen a change made in Zoom that Jelly refused."""
+
+    def post(self, request, *args, **kwargs):
+        appointment = self.get_appointment()
+        for meeting in ZoomMeeting.objects.visible_to(request.user).filter(
+            appointment=appointment, flagged_at__isnull=False
+        ):
+            services.meeting_flag_dismiss(meeting=meeting, staff=request.user)
+        return self.back(appointment)
 
 
 @csrf_exempt

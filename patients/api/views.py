@@ -1,7 +1,8 @@
 """Patients API. Tenancy comes from `OrganisationScopedMixin`; note access from `notes_visible_to`.
 
 Note routes answer 403 for a patient of the caller's organisation outside their care (and for
-any role but practitioner), and 404 for another organisation's patient or note.
+any role but practitioner), and 404 for another organisation's patient or note. Reading a
+patient or their notes, and every change, is audited (one entry per read).
 """
 
 from django.shortcuts import get_object_or_404
@@ -25,9 +26,30 @@ from patients.filters import PatientFilter
 from patients.models import CareTeamMember, ClinicalNote, Contact, Patient
 from patients.permissions import can_manage_care_team, can_read_notes, can_write_notes
 from patients.selectors import notes_visible_to, practitioners_for
+from privacy import access
+from privacy.audit import audit_context
+from privacy.choices import AuditAction, AuditPurpose
+from privacy.services import audit_entry_record
 
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
 NOTES_DENIED = "Only practitioners caring for this patient may read or write their clinical notes."
+
+
+def audit_notes_read(request, obj, patient: Patient, *, count: int) -> None:
+    """One entry per read; a break-glass read carries the grant's reason."""
+    grant = None if access.cares_for(request.user, patient) else access.active_break_glass_grant(request.user, patient)
+    details = {"notes": count}
+    if grant is not None:
+        details["break_glass_grant"] = str(grant.pk)
+    audit_entry_record(
+        action=AuditAction.READ_NOTES,
+        obj=obj,
+        context=audit_context(request),
+        patient=patient,
+        purpose=AuditPurpose.BREAK_GLASS if grant is not None else "",
+        reason=grant.reason if grant is not None else "",
+        details=details,
+    )
 
 
 class PatientViewSet(OrganisationScopedViewSet):
@@ -39,13 +61,24 @@ class PatientViewSet(OrganisationScopedViewSet):
     allowed_roles = ALL_ROLES
     http_method_names = ["get", "post", "patch", "head", "options"]
 
+    def retrieve(self, request, *args, **kwargs):
+        patient = self.get_object()
+        data = self.get_serializer(patient).data
+        audit_entry_record(action=AuditAction.VIEW, obj=patient, context=audit_context(request))
+        return Response(data)
+
     def perform_create(self, serializer):
         serializer.instance = services.patient_create(
-            organisation=self.request.user.organisation, created_by=self.request.user, **serializer.validated_data
+            organisation=self.request.user.organisation,
+            created_by=self.request.user,
+            audit=audit_context(self.request),
+            **serializer.validated_data,
         )
 
     def perform_update(self, serializer):
-        serializer.instance = services.patient_update(patient=serializer.instance, changes=serializer.validated_data)
+        serializer.instance = services.patient_update(
+            patient=serializer.instance, changes=serializer.validated_data, audit=audit_context(self.request)
+        )
 
 
 class PatientChildMixin(OrganisationScopedMixin):
@@ -74,13 +107,17 @@ class ContactViewSet(PatientChildMixin, viewsets.ModelViewSet):
         return super().get_queryset().filter(patient=self.get_patient())
 
     def perform_create(self, serializer):
-        serializer.instance = services.contact_create(patient=self.get_patient(), **serializer.validated_data)
+        serializer.instance = services.contact_create(
+            patient=self.get_patient(), audit=audit_context(self.request), **serializer.validated_data
+        )
 
     def perform_update(self, serializer):
-        serializer.instance = services.contact_update(contact=serializer.instance, changes=serializer.validated_data)
+        serializer.instance = services.contact_update(
+            contact=serializer.instance, changes=serializer.validated_data, audit=audit_context(self.request)
+        )
 
     def perform_destroy(self, instance):
-        services.contact_delete(contact=instance)
+        services.contact_delete(contact=instance, audit=audit_context(self.request))
 
 
 class CareTeamViewSet(
@@ -116,11 +153,16 @@ class CareTeamViewSet(
         if practitioner is None:
             raise ValidationError({"practitioner": ["Choose an active practitioner of your organisation."]})
         serializer.instance = services.care_team_member_add(
-            patient=self.get_patient(), practitioner=practitioner, added_by=self.request.user
+            patient=self.get_patient(),
+            practitioner=practitioner,
+            added_by=self.request.user,
+            audit=audit_context(self.request),
         )
 
     def perform_destroy(self, instance):
-        services.care_team_member_remove(patient=instance.patient, practitioner=instance.practitioner)
+        services.care_team_member_remove(
+            patient=instance.patient, practitioner=instance.practitioner, audit=audit_context(self.request)
+        )
 
 
 class PatientNoteViewSet(PatientChildMixin, mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
@@ -140,6 +182,12 @@ class PatientNoteViewSet(PatientChildMixin, mixins.ListModelMixin, mixins.Create
     def get_queryset(self):
         return notes_visible_to(self.request.user, queryset=super().get_queryset()).filter(patient=self.get_patient())
 
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        rows = response.data["results"] if isinstance(response.data, dict) else response.data
+        audit_notes_read(request, self.get_patient(), self.get_patient(), count=len(rows))
+        return response
+
     def perform_create(self, serializer):
         data = serializer.validated_data
         serializer.instance = services.note_create(
@@ -149,6 +197,7 @@ class PatientNoteViewSet(PatientChildMixin, mixins.ListModelMixin, mixins.Create
             sections=data.get("sections"),
             template=data.get("template"),
             appointment_id=data.get("appointment_id"),
+            audit=audit_context(self.request),
         )
 
 
@@ -173,7 +222,10 @@ class NoteViewSet(OrganisationScopedMixin, viewsets.GenericViewSet):
         return note
 
     def retrieve(self, request, pk=None):
-        return Response(self.get_serializer(self.get_object()).data)
+        note = self.get_object()
+        data = self.get_serializer(note).data
+        audit_notes_read(request, note, note.patient, count=1)
+        return Response(data)
 
     def partial_update(self, request, pk=None):
         note = self.get_object()
@@ -187,12 +239,13 @@ class NoteViewSet(OrganisationScopedMixin, viewsets.GenericViewSet):
             sections=data.get("sections"),
             template=data.get("template"),
             appointment_id=data.get("appointment_id"),
+            audit=audit_context(request),
         )
         return Response(self.get_serializer(self.get_queryset().get(pk=note.pk)).data)
 
     @action(detail=True, methods=["post"])
     def sign(self, request, pk=None):
-        note = services.note_sign(note=self.get_object(), signer=request.user)
+        note = services.note_sign(note=self.get_object(), signer=request.user, audit=audit_context(request))
         return Response(self.get_serializer(self.get_queryset().get(pk=note.pk)).data)
 
     @action(detail=True, methods=["post"], serializer_class=AddendumCreateSerializer)
@@ -200,5 +253,7 @@ class NoteViewSet(OrganisationScopedMixin, viewsets.GenericViewSet):
         note = self.get_object()
         serializer = AddendumCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        addendum = services.note_addendum_add(note=note, author=request.user, text=serializer.validated_data["text"])
+        addendum = services.note_addendum_add(
+            note=note, author=request.user, text=serializer.validated_data["text"], audit=audit_context(request)
+        )
         return Response(NoteAddendumSerializer(addendum).data, status=status.HTTP_201_CREATED)

@@ -2,9 +2,11 @@
 
 It follows ../shared/API_NOTES.md section E: the token endpoint with HTTP Basic client auth and
 rotating refresh tokens; `POST /users` (201, 409 for an existing email); meetings create (201),
-get (200), patch (204), delete (204), and 404 `{"code": 3001, "message": "Meeting does not
-exist: …"}`; 401 `{"code": 124, …}` for a bad token. Every request is recorded, and faults can
-be injected: any status (401, 404, 429 with Retry-After, 5xx), latency, dropped connections.
+list a user's meetings (200, paged, agenda cut to 250 characters, no start URL), get (200),
+patch (204), delete (204), and 404 `{"code": 3001, "message": "Meeting does not exist: …"}`;
+401 `{"code": 124, …}` for a bad token. Every request is recorded, and faults can be injected:
+any status (401, 404, 429 with Retry-After, 5xx), latency, dropped connections — one by one
+(`inject`) or at random (`chaos`), including answers lost after Zoom did the work.
 
 `send_webhook` signs an event the way Zoom does and posts it to Jelly through a Django client.
 """
@@ -14,6 +16,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import random
 import re
 import secrets
 import socket
@@ -111,6 +114,10 @@ class FakeZoom:
         self._meeting_ids = itertools.count(85746065432)
         self._server: ThreadingHTTPServer | None = None
         self.admin_user_id = self.add_user("zoom-admin@clinic.test", first_name="Zoe", last_name="Admin")
+        self.chaos_rate = 0.0
+        self.chaos_kinds: tuple[str, ...] = ()
+        self.chaos_counts: dict[str, int] = {}
+        self._chaos_rng = random.Random(0)
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -203,6 +210,29 @@ class FakeZoom:
         """The next `times` requests matching method/path (a regex) fail this way."""
         with self.lock:
             self.faults.append(Fault(method, path, status, body, headers or {}, delay, drop, times))
+
+    CHAOS_KINDS = ("429", "500", "503", "drop", "lost_answer")
+
+    def chaos(self, rate: float, *, seed: int = 0, kinds: tuple[str, ...] = CHAOS_KINDS) -> None:
+        """From now on, each API call (`/v2/…`) fails with probability `rate`, in one of `kinds`:
+        429 (with Retry-After: 1), 500, 503, a dropped connection before Zoom does anything, or
+        "lost_answer": Zoom does the work, then the connection drops before the answer."""
+        with self.lock:
+            self.chaos_rate = rate
+            self.chaos_kinds = tuple(kinds)
+            self._chaos_rng = random.Random(seed)
+
+    def take_chaos(self, path: str) -> str | None:
+        with self.lock:
+            if not self.chaos_rate or not path.startswith("/v2/") or self._chaos_rng.random() >= self.chaos_rate:
+                return None
+            kind = self._chaos_rng.choice(self.chaos_kinds)
+            self.chaos_counts[kind] = self.chaos_counts.get(kind, 0) + 1
+            return kind
+
+    def meetings_hosted_by(self, user_id: str) -> list[dict]:
+        with self.lock:
+            return [dict(meeting) for meeting in self.meetings.values() if meeting["host_id"] == user_id]
 
     def requests_to(self, method: str | None = None, path: str | None = None) -> list[RecordedRequest]:
         with self.lock:
@@ -395,6 +425,8 @@ class FakeZoom:
         match = re.fullmatch(r"/users/([^/]+)/meetings", path)
         if match and method == "POST":
             return self._meeting_create(match.group(1), request.json or {})
+        if match and method == "GET":
+            return self._meetings_list(match.group(1), request)
         match = re.fullmatch(r"/meetings/(\d+)", path)
         if match:
             return self._meeting(method, int(match.group(1)), request.json or {})
@@ -479,6 +511,33 @@ class FakeZoom:
             self.meetings[meeting_id] = meeting
         return 201, meeting, {}
 
+    def _meetings_list(self, user_ref: str, request: RecordedRequest) -> tuple[int, Any, dict[str, str]]:
+        host = self._find_user(user_ref)
+        if host is None:
+            return 404, {"code": 1001, "message": f"User does not exist: {user_ref}."}, {}
+        query = {key: values[0] for key, values in request.query.items()}
+        page_size = min(int(query.get("page_size", 30)), 300)
+        offset = int(query.get("next_page_token") or 0)
+        listed = ("uuid", "id", "host_id", "topic", "type", "start_time", "duration", "timezone", "created_at")
+        with self.lock:
+            hosted = [meeting for meeting in self.meetings.values() if meeting["host_id"] == host["id"]]
+            page = [
+                {
+                    **{key: meeting[key] for key in listed},
+                    "join_url": meeting["join_url"],
+                    "agenda": meeting["agenda"][:250],
+                }
+                for meeting in hosted[offset : offset + page_size]
+            ]
+        next_offset = offset + page_size
+        body = {
+            "page_size": page_size,
+            "total_records": len(hosted),
+            "next_page_token": str(next_offset) if next_offset < len(hosted) else "",
+            "meetings": page,
+        }
+        return 200, body, {}
+
     def _meeting(self, method: str, meeting_id: int, body: dict) -> tuple[int, Any, dict[str, str]]:
         with self.lock:
             meeting = self.meetings.get(meeting_id)
@@ -531,8 +590,23 @@ class _Handler(BaseHTTPRequestHandler):
                 body = fault.body if fault.body is not None else DEFAULT_ERROR_BODIES.get(fault.status, {})
                 self._send(fault.status, body, fault.headers)
                 return
+        chaos = self.zoom.take_chaos(request.path)
+        if chaos == "drop":
+            self._drop()
+            return
+        if chaos in ("429", "500", "503"):
+            status = int(chaos)
+            self._send(status, DEFAULT_ERROR_BODIES[status], {"Retry-After": "1"} if status == 429 else {})
+            return
         status, body, headers = self.zoom.handle(request)
+        if chaos == "lost_answer":
+            self._drop()
+            return
         self._send(status, body, headers)
+
+    def _drop(self):
+        self.close_connection = True
+        self.connection.shutdown(socket.SHUT_RDWR)
 
     def _send(self, status: int, body: Any, headers: dict[str, str]):
         data = b"" if body is None else json.dumps(body).encode()

@@ -39,3 +39,43 @@ def zoom_connection(clinic, adam_admin, fake_zoom):
         connected_by=adam_admin,
         connected_at=timezone.now(),
     )
+
+
+# --- Meetings that follow appointments ----------------------------------------------------------
+
+
+@pytest.fixture
+def telehealth(clinic):
+    from tests.diary.factories import ServiceFactory
+
+    return ServiceFactory(organisation=clinic, name="Video follow-up", duration_minutes=30, is_telehealth=True)
+
+
+def link_to_zoom(fake, staff):
+    """`staff` has a Zoom user at the fake, linked in Jelly (as "Link staff by email" does)."""
+    from integrations.zoom.choices import UserLinkOrigin
+    from integrations.zoom.models import ZoomUserLink
+
+    zoom_user_id = fake.add_user(staff.email, first_name=staff.given_name, last_name=staff.family_name)
+    ZoomUserLink.objects.create(
+        organisation=staff.organisation, staff=staff, zoom_user_id=zoom_user_id, origin=UserLinkOrigin.MATCHED_BY_EMAIL
+    )
+    return zoom_user_id
+
+
+@pytest.fixture
+def alice_zoom(fake_zoom, alice_practitioner):
+    return link_to_zoom(fake_zoom, alice_practitioner)
+
+
+@pytest.fixture
+def paul_zoom(fake_zoom, paul_practitioner):
+    return link_to_zoom(fake_zoom, paul_practitioner)
+
+
+@pytest.fixture
+def auto_zoom(zoom_connection):
+    """Bath Physio's Zoom creates meetings for telehealth appointments automatically."""
+    zoom_connection.auto_create_for_telehealth = True
+    zoom_connection.save(update_fields=["auto_create_for_telehealth"])
+    return zoom_connection

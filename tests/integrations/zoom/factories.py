@@ -8,7 +8,14 @@ from django.utils import timezone
 
 from core.choices import Role
 from integrations.zoom.choices import AuditKind, AuditSource, ConnectionStatus, DeliveryStatus, UserLinkOrigin
-from integrations.zoom.models import ZoomAuditEntry, ZoomConnection, ZoomMeeting, ZoomUserLink, ZoomWebhookDelivery
+from integrations.zoom.models import (
+    ZoomAuditEntry,
+    ZoomConnection,
+    ZoomMeeting,
+    ZoomMeetingRequest,
+    ZoomUserLink,
+    ZoomWebhookDelivery,
+)
 from tests.factories import OrganisationFactory, StaffFactory
 from tests.matrix_registry import register_matrix_object
 
@@ -77,7 +84,26 @@ def _user_link(organisation, canary):
 
 
 def _meeting(organisation, canary):
-    return ZoomMeetingFactory(organisation=organisation, join_url=f"https://zoom.us/j/1?pwd={canary}")
+    from tests.diary.factories import _appointment
+
+    return ZoomMeetingFactory(
+        organisation=organisation,
+        join_url=f"https://zoom.us/j/1?pwd={canary}",
+        appointment=_appointment(organisation, canary),
+        flagged_at=timezone.now(),
+        flag_reason=f"Refused in Zoom {canary}",
+    )
+
+
+def _meeting_request(organisation, canary):
+    from tests.diary.factories import _appointment
+
+    return ZoomMeetingRequest.objects.create(
+        organisation=organisation,
+        appointment=_appointment(organisation, canary),
+        withdrawn_at=timezone.now(),
+        withdrawn_reason=f"Deleted in Zoom {canary}",
+    )
 
 
 def _audit_entry(organisation, canary):
@@ -97,5 +123,6 @@ def _delivery(organisation, canary):
 register_matrix_object("zoomconnection", _connection)
 register_matrix_object("zoomuserlink", _user_link)
 register_matrix_object("zoommeeting", _meeting)
+register_matrix_object("zoommeetingrequest", _meeting_request)
 register_matrix_object("zoomauditentry", _audit_entry)
 register_matrix_object("zoomwebhookdelivery", _delivery)

@@ -107,7 +107,17 @@ def test_adam_saves_the_organisations_zoom_choices(client_for, adam_admin, clini
 
     connection = ZoomConnection.objects.get(organisation=clinic)
     assert (connection.retain_data_on_uninstall, connection.create_users_with_cust_create) == (True, False)
+    assert connection.auto_create_for_telehealth is False
     assert connection.status == "disconnected"  # a choice made before connecting connects nothing
+
+
+def test_adam_turns_on_meetings_for_telehealth_automatically(client_for, adam_admin, clinic):
+    page = client_for(adam_admin).get("/integrations/zoom/").content.decode()
+    assert "Create Zoom meetings for telehealth appointments automatically" in page
+
+    client_for(adam_admin).post("/integrations/zoom/preferences/", {"auto_create_for_telehealth": "on"})
+
+    assert ZoomConnection.objects.get(organisation=clinic).auto_create_for_telehealth is True
 
 
 def test_the_audit_list_shows_our_entries_only_in_few_queries(

@@ -183,3 +183,25 @@ def test_olga_disconnecting_her_clinic_leaves_ours_alone(
     assert counts(other_clinic) == (0, 0, 0)
     assert counts(clinic) == (2, 2, 3)
     assert ZoomConnection.objects.get(organisation=clinic).status == ConnectionStatus.CONNECTED
+
+
+def test_uninstall_also_forgets_which_appointments_wanted_meetings_but_keeps_the_appointments(
+    client, clinic, other_clinic, zoom_connection, other_zoom_data, fake_zoom, django_capture_on_commit_callbacks
+):
+    from diary.models import Appointment
+    from integrations.zoom.models import ZoomMeetingRequest
+    from tests.diary.factories import _appointment
+
+    ours = _appointment(clinic, "ours")
+    theirs = _appointment(other_clinic, "theirs")
+    for appointment in (ours, theirs):
+        ZoomMeetingRequest.objects.create(organisation=appointment.organisation, appointment=appointment)
+        ZoomMeetingFactory(organisation=appointment.organisation, appointment=appointment)
+
+    deauthorise(client, fake_zoom, django_capture_on_commit_callbacks)
+
+    assert not ZoomMeetingRequest.objects.filter(organisation=clinic).exists()
+    assert not ZoomMeeting.objects.filter(organisation=clinic).exists()
+    assert ZoomMeetingRequest.objects.filter(organisation=other_clinic).count() == 1
+    assert ZoomMeeting.objects.filter(organisation=other_clinic, appointment=theirs).count() == 1
+    assert Appointment.objects.filter(pk=ours.pk).exists()

@@ -366,17 +366,17 @@ def test_a_change_made_in_zoom_is_audited_and_handed_to_the_diary_seam(
     )
 
 
-def test_the_seam_does_not_pretend_to_move_the_appointment(
+def test_a_change_to_a_meeting_without_an_appointment_changes_nothing_else(
     client, meeting, fake_zoom, caplog, django_capture_on_commit_callbacks
 ):
     body = fake_zoom.event(
         "meeting.updated", {"id": meeting.zoom_meeting_id, "start_time": "2025-03-01T10:00:00Z"}, old_object={}
     )
 
-    with caplog.at_level(logging.INFO, logger="integrations.zoom.hooks"):
+    with caplog.at_level(logging.INFO, logger="integrations.zoom.services"):
         deliver(client, django_capture_on_commit_callbacks, body)
 
-    assert "the appointment is not changed" in caplog.text
+    assert "no appointment follows it" in caplog.text
     meeting.refresh_from_db()
     assert meeting.appointment_id is None
     assert meeting.synced_start_time == datetime(2025, 3, 1, 9, 0, tzinfo=UTC)

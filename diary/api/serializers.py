@@ -1,0 +1,182 @@
+"""Shapes of the diary API. Input is checked here (400s); `diary.services` does the writing."""
+
+from datetime import datetime
+
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from rest_framework import serializers
+
+from core.api.serializers import LocationSerializer as CoreLocationSerializer
+from core.models import Location, Staff
+from diary.choices import AppointmentStatus
+from diary.models import Room, Service, WorkingHours
+from patients.models import Patient
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 date-time that must carry its UTC offset: a naive time is ambiguous (400)."""
+
+    default_error_messages = {
+        "naive": "Give the time with its UTC offset, for example 2027-03-28T09:00:00+01:00 or …Z.",
+    }
+
+    def to_internal_value(self, value):
+        parsed = value if isinstance(value, datetime) else parse_datetime(str(value).strip())
+        if parsed is not None and timezone.is_naive(parsed):
+            self.fail("naive")
+        return super().to_internal_value(value)
+
+
+def _scoped(field: serializers.RelatedField, queryset) -> None:
+    field.queryset = queryset
+
+
+class OrganisationScopedSerializerMixin:
+    """Related-object fields accept only the caller's organisation's rows (others: "does not exist")."""
+
+    def scope_related_fields(self):
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        if user is None:
+            return
+        scopes = {
+            "patient": Patient.objects.visible_to(user),
+            "practitioner": Staff.objects.visible_to(user).practitioners(),
+            "service": Service.objects.visible_to(user),
+            "location": Location.objects.visible_to(user),
+            "room": Room.objects.visible_to(user),
+        }
+        for name, queryset in scopes.items():
+            if name in self.fields and not self.fields[name].read_only:
+                _scoped(self.fields[name], queryset)
+
+
+class PractitionerSerializer(serializers.ModelSerializer):
+    full_name = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Staff
+        fields = ["id", "given_name", "family_name", "full_name"]
+        read_only_fields = fields
+
+
+class ServiceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Service
+        fields = ["id", "name", "duration_minutes", "price", "colour", "is_telehealth", "is_active"]
+        read_only_fields = ["id"]
+        validators: list = []
+
+
+class LocationSerializer(CoreLocationSerializer):
+    class Meta(CoreLocationSerializer.Meta):
+        read_only_fields = ["id", "phone", "is_active"]
+
+
+class WorkingHoursSerializer(OrganisationScopedSerializerMixin, serializers.ModelSerializer):
+    location = serializers.PrimaryKeyRelatedField(queryset=Location.objects.none())
+
+    class Meta:
+        model = WorkingHours
+        fields = ["weekday", "start_time", "end_time", "location"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.scope_related_fields()
+
+    def validate(self, attrs):
+        if attrs["end_time"] <= attrs["start_time"]:
+            raise serializers.ValidationError({"end_time": "The end must be after the start."})
+        return attrs
+
+
+class AppointmentSerializer(serializers.Serializer):
+    """An appointment as the API shows it (a plain Serializer: cheaper per request than a
+    ModelSerializer's field introspection, and the fields are fixed by the API contract)."""
+
+    id = serializers.UUIDField(read_only=True)
+    patient = serializers.UUIDField(source="patient_id", read_only=True)
+    practitioner = serializers.UUIDField(source="practitioner_id", read_only=True)
+    service = serializers.UUIDField(source="service_id", read_only=True)
+    location = serializers.UUIDField(source="location_id", read_only=True)
+    room = serializers.UUIDField(source="room_id", read_only=True, allow_null=True)
+    start = serializers.DateTimeField(read_only=True)
+    end = serializers.DateTimeField(read_only=True)
+    status = serializers.ChoiceField(choices=AppointmentStatus.choices, read_only=True)
+    notes = serializers.CharField(read_only=True)
+    version = serializers.IntegerField(read_only=True)
+
+
+class _AppointmentInput(OrganisationScopedSerializerMixin, serializers.Serializer):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.scope_related_fields()
+
+    def validate(self, attrs):
+        start, end = attrs.get("start"), attrs.get("end")
+        if start is not None and end is not None and end <= start:
+            raise serializers.ValidationError({"end": "The end must be after the start."})
+        room, location = attrs.get("room"), attrs.get("location")
+        if room is not None and location is not None and room.location_id != location.pk:
+            raise serializers.ValidationError({"room": "The room is at another location."})
+        return attrs
+
+
+class AppointmentCreateSerializer(_AppointmentInput):
+    patient = serializers.PrimaryKeyRelatedField(queryset=Patient.objects.none())
+    practitioner = serializers.PrimaryKeyRelatedField(queryset=Staff.objects.none())
+    service = serializers.PrimaryKeyRelatedField(queryset=Service.objects.none())
+    location = serializers.PrimaryKeyRelatedField(queryset=Location.objects.none())
+    room = serializers.PrimaryKeyRelatedField(queryset=Room.objects.none(), required=False, allow_null=True)
+    start = AwareDateTimeField()
+    end = AwareDateTimeField(required=False, help_text="Defaults to start plus the service's duration.")
+    notes = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    allow_patient_overlap = serializers.BooleanField(required=False, default=False)
+    override_hours = serializers.BooleanField(
+        required=False, default=False, help_text="Book outside working hours or in time off (admins only)."
+    )
+
+
+class AppointmentUpdateSerializer(_AppointmentInput):
+    version = serializers.IntegerField(min_value=1, help_text="The version you read; a stale one gets 409.")
+    practitioner = serializers.PrimaryKeyRelatedField(queryset=Staff.objects.none(), required=False)
+    service = serializers.PrimaryKeyRelatedField(queryset=Service.objects.none(), required=False)
+    location = serializers.PrimaryKeyRelatedField(queryset=Location.objects.none(), required=False)
+    room = serializers.PrimaryKeyRelatedField(queryset=Room.objects.none(), required=False, allow_null=True)
+    start = AwareDateTimeField(required=False)
+    end = AwareDateTimeField(required=False)
+    notes = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    allow_patient_overlap = serializers.BooleanField(required=False, default=False)
+    override_hours = serializers.BooleanField(required=False, default=False)
+
+
+class AppointmentCancelSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    version = serializers.IntegerField(min_value=1, required=False)
+
+
+class AppointmentStatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=AppointmentStatus.choices)
+    version = serializers.IntegerField(min_value=1, required=False)
+
+
+class AvailabilityQuerySerializer(OrganisationScopedSerializerMixin, serializers.Serializer):
+    service = serializers.PrimaryKeyRelatedField(queryset=Service.objects.none())
+    practitioner = serializers.PrimaryKeyRelatedField(queryset=Staff.objects.none(), required=False)
+    location = serializers.PrimaryKeyRelatedField(queryset=Location.objects.none(), required=False)
+    date = serializers.DateField()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.scope_related_fields()
+
+
+class SlotSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    practitioner = serializers.UUIDField(source="practitioner.pk")
+    location = serializers.UUIDField(source="location.pk")
+
+
+class AvailabilitySerializer(serializers.Serializer):
+    slots = SlotSerializer(many=True)

@@ -1,0 +1,135 @@
+"""Twenty people booking one practitioner's overlapping slots at the same moment: exactly one
+wins, the others are told it clashed, nobody gets a server error. Real PostgreSQL, real
+concurrent transactions (one connection per thread)."""
+
+import datetime
+import threading
+from collections import Counter
+
+import pytest
+from django.db import connection, connections
+
+from core.exceptions import DomainError
+from diary import services
+from diary.models import Appointment, AppointmentChange
+from tests.diary.conftest import at
+
+THREADS = 20
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.slow,
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrency needs PostgreSQL"),
+]
+
+
+def run_at_once(work) -> list:
+    """Run `work(i)` in THREADS threads released together; each closes its own connection."""
+    barrier = threading.Barrier(THREADS)
+    results: list = [None] * THREADS
+
+    def thread(i):
+        try:
+            barrier.wait(timeout=30)
+            results[i] = work(i)
+        except Exception as exc:  # recorded and asserted on below
+            results[i] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=thread, args=(i,)) for i in range(THREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return results
+
+
+@pytest.fixture
+def patients(clinic):
+    from tests.patients.factories import PatientFactory
+
+    return [PatientFactory(organisation=clinic) for _ in range(THREADS)]
+
+
+def test_twenty_service_calls_one_booking(
+    alice_hours, rita_receptionist, alice_practitioner, follow_up, clinic_location, patients
+):
+    def book(i):
+        try:
+            services.appointment_book(
+                actor=rita_receptionist,
+                patient=patients[i],
+                practitioner=alice_practitioner,
+                service=follow_up,
+                location=clinic_location,
+                start=at(10) + datetime.timedelta(minutes=i),  # all overlap 10:00-10:30
+            )
+            return "booked"
+        except DomainError as error:
+            return "conflict" if error.conflict else f"refused: {error.message}"
+
+    outcomes = Counter(str(r) for r in run_at_once(book))
+    assert outcomes == {"booked": 1, "conflict": THREADS - 1}
+    assert Appointment.objects.count() == 1
+    assert AppointmentChange.objects.count() == 1
+
+
+def test_twenty_api_clients_one_201(
+    alice_hours, api_client_for, rita_receptionist, alice_practitioner, follow_up, clinic_location, patients
+):
+    clients = [api_client_for(rita_receptionist) for _ in range(THREADS)]
+
+    def post(i):
+        start = (datetime.datetime(2030, 1, 7, 10, tzinfo=datetime.UTC) + datetime.timedelta(minutes=i)).isoformat()
+        response = clients[i].post(
+            "/api/v1/appointments/",
+            {
+                "patient": str(patients[i].pk),
+                "practitioner": str(alice_practitioner.pk),
+                "service": str(follow_up.pk),
+                "location": str(clinic_location.pk),
+                "start": start,
+            },
+            format="json",
+        )
+        return response.status_code
+
+    outcomes = Counter(run_at_once(post))
+    assert outcomes == {201: 1, 409: THREADS - 1}
+    assert Appointment.objects.count() == 1
+
+
+def test_twenty_moves_into_one_gap(
+    alice_hours, rita_receptionist, alice_practitioner, follow_up, clinic_location, patients
+):
+    """Different appointments dragged into the same free slot at once: one lands."""
+    # 09:00-10:00 taken by two, then a gap 10:00-11:00, then twelve more from 11:00.
+    starts = [at(9), at(9, 30)] + [at(11) + datetime.timedelta(minutes=30 * n) for n in range(12)]
+    booked = [
+        services.appointment_book(
+            actor=rita_receptionist,
+            patient=patients[i],
+            practitioner=alice_practitioner,
+            service=follow_up,
+            location=clinic_location,
+            start=start,
+        )
+        for i, start in enumerate(starts)
+    ]
+    movers = booked[2:] + booked[2:10]  # twenty attempts; eight are second tries (stale by then)
+
+    def move(i):
+        appointment = movers[i]
+        try:
+            services.appointment_reschedule(
+                actor=rita_receptionist, appointment=appointment, version=appointment.version, start=at(10)
+            )
+            return "moved"
+        except DomainError as error:
+            return "conflict" if error.conflict else f"refused: {error.message}"
+
+    outcomes = Counter(run_at_once(move))
+    assert outcomes["moved"] == 1
+    assert outcomes["conflict"] == THREADS - 1
+    assert Appointment.objects.filter(start=at(10)).count() == 1

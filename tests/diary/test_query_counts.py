@@ -1,0 +1,88 @@
+"""The day view's query count does not grow with practitioners or appointments."""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.diary.conftest import DAY, at, weekday_hours
+from tests.diary.factories import AppointmentFactory, PractitionerFactory, ServiceFactory, TimeOffFactory
+from tests.patients.factories import PatientFactory
+
+MAX_QUERIES = 15
+
+
+def fill(clinic, location, practitioners: int, appointments_each: int):
+    services = [ServiceFactory(organisation=clinic, duration_minutes=30) for _ in range(3)]
+    patients = [PatientFactory(organisation=clinic) for _ in range(5)]
+    for n in range(practitioners):
+        practitioner = PractitionerFactory(organisation=clinic)
+        weekday_hours(practitioner, location, start=datetime.time(8), end=datetime.time(18))
+        TimeOffFactory(practitioner=practitioner, start=at(12), end=at(12, 30))
+        for slot in range(appointments_each):
+            start = at(8) + datetime.timedelta(minutes=30 * slot)
+            AppointmentFactory(
+                organisation=clinic,
+                practitioner=practitioner,
+                patient=patients[(n + slot) % len(patients)],
+                service=services[slot % len(services)],
+                location=location,
+                start=start,
+                end=start + datetime.timedelta(minutes=30),
+            )
+
+
+def count_queries(client, url, params) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url, params).status_code == 200
+    return len(captured)
+
+
+@pytest.mark.parametrize(("practitioners", "appointments_each"), [(2, 2), (12, 16)])
+def test_the_day_view_stays_within_budget(
+    client_for,
+    rita_receptionist,
+    clinic,
+    clinic_location,
+    django_assert_max_num_queries,
+    practitioners,
+    appointments_each,
+):
+    fill(clinic, clinic_location, practitioners, appointments_each)
+    client = client_for(rita_receptionist)
+    with django_assert_max_num_queries(MAX_QUERIES):
+        response = client.get("/diary/", {"date": DAY.isoformat()})
+    assert response.content.decode().count('class="appt ') == practitioners * appointments_each
+
+
+def test_the_day_view_costs_the_same_for_a_full_clinic(client_for, rita_receptionist, clinic, clinic_location):
+    client = client_for(rita_receptionist)
+    fill(clinic, clinic_location, 1, 1)
+    client.get("/diary/")  # session and first-use queries out of the way
+    small = count_queries(client, "/diary/", {"date": DAY.isoformat()})
+    fill(clinic, clinic_location, 10, 16)
+    assert count_queries(client, "/diary/", {"date": DAY.isoformat()}) == small
+
+
+def test_the_week_view_costs_the_same_for_a_full_week(client_for, alice_practitioner, clinic, clinic_location):
+    client = client_for(alice_practitioner)
+    weekday_hours(alice_practitioner, clinic_location)
+    client.get("/diary/week/")
+    params = {"date": DAY.isoformat(), "practitioner": alice_practitioner.pk}
+    small = count_queries(client, "/diary/week/", params)
+    patient = PatientFactory(organisation=clinic)
+    service = ServiceFactory(organisation=clinic)
+    for day in range(5):
+        for slot in range(10):
+            start = at(9, day=DAY + datetime.timedelta(days=day)) + datetime.timedelta(minutes=30 * slot)
+            AppointmentFactory(
+                organisation=clinic,
+                practitioner=alice_practitioner,
+                patient=patient,
+                service=service,
+                location=clinic_location,
+                start=start,
+                end=start + datetime.timedelta(minutes=30),
+            )
+    assert count_queries(client, "/diary/week/", params) == small <= MAX_QUERIES

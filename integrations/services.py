@@ -84,14 +84,24 @@ def outbox_on_appointment_change(change) -> None:
 
 def _outbox_mark_wanted(destination: outbox.Destination, change) -> bool:
     appointment = change.appointment
-    now = timezone.now()
     if change.kind == ChangeKind.CREATED:
-        return _outbox_create(destination, change, now)  # a new appointment has no row yet
-    updated = OutboxEntry.objects.filter(destination=destination.key, appointment_id=appointment.pk).update(
+        return _outbox_create(destination, change, timezone.now())  # a new appointment has no row yet
+    if outbox_entry_mark_wanted(destination_key=destination.key, appointment=appointment):
+        return True
+    return _outbox_create(destination, change, timezone.now())
+
+
+def outbox_entry_mark_wanted(*, destination_key: str, appointment) -> bool:
+    """Raise an existing row's wanted version to the appointment's current one, in the caller's
+    transaction. False when the appointment has no row for that destination yet.
+
+    A row already backing off keeps its backoff (the provider asked us to slow down); a done,
+    blocked or dead row starts afresh.
+    """
+    now = timezone.now()
+    updated = OutboxEntry.objects.filter(destination=destination_key, appointment_id=appointment.pk).update(
         wanted_version=appointment.version,
         status=OutboxStatus.PENDING,
-        # A row already backing off keeps its backoff (the provider asked us to slow down);
-        # a done, blocked or dead row starts afresh.
         attempts=Case(When(status=OutboxStatus.PENDING, then=F("attempts")), default=Value(0)),
         next_attempt_at=Case(
             When(status=OutboxStatus.PENDING, attempts__gt=0, then=F("next_attempt_at")), default=Value(now)
@@ -99,9 +109,7 @@ def _outbox_mark_wanted(destination: outbox.Destination, change) -> bool:
         dead_at=None,
         updated_at=now,
     )
-    if updated:
-        return True
-    return _outbox_create(destination, change, now)
+    return bool(updated)
 
 
 def _outbox_create(destination: outbox.Destination, change, now) -> bool:

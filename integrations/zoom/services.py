@@ -23,7 +23,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db import connection as db_connection
-from django.db.models import Case, F, Value, When
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
@@ -34,6 +34,7 @@ from diary.models import Appointment
 from diary.services import appointment_cancel, appointment_reschedule
 from integrations.choices import OutboxStatus
 from integrations.models import OutboxEntry
+from integrations.services import outbox_entry_mark_wanted
 from integrations.zoom import hooks, oauth, webhooks
 from integrations.zoom.choices import (
     ZOOM_MEETING,
@@ -707,21 +708,8 @@ def _drain_zoom_later(appointment_ids: list[str] | None = None) -> None:
 def zoom_outbox_mark_wanted(*, appointment: Appointment) -> None:
     """Mark the appointment's Zoom outbox row wanted (creating it if need be) for a reason the
     diary did not record as a change: staff asked for a meeting, or a change made in Zoom was
-    refused and the meeting must be set back. Mirrors the engine's own marking
-    (`integrations.services._outbox_mark_wanted`): a row backing off keeps its backoff."""
-    now = timezone.now()
-    rows = OutboxEntry.objects.filter(destination=ZOOM_MEETING, appointment_id=appointment.pk)
-    updated = rows.update(
-        wanted_version=appointment.version,
-        status=OutboxStatus.PENDING,
-        attempts=Case(When(status=OutboxStatus.PENDING, then=F("attempts")), default=Value(0)),
-        next_attempt_at=Case(
-            When(status=OutboxStatus.PENDING, attempts__gt=0, then=F("next_attempt_at")), default=Value(now)
-        ),
-        dead_at=None,
-        updated_at=now,
-    )
-    if not updated:
+    refused and the meeting must be set back. The marking itself is the engine's."""
+    if not outbox_entry_mark_wanted(destination_key=ZOOM_MEETING, appointment=appointment):
         try:
             with transaction.atomic():
                 OutboxEntry.objects.create(
@@ -729,10 +717,10 @@ def zoom_outbox_mark_wanted(*, appointment: Appointment) -> None:
                     destination=ZOOM_MEETING,
                     appointment=appointment,
                     wanted_version=appointment.version,
-                    next_attempt_at=now,
+                    next_attempt_at=timezone.now(),
                 )
-        except IntegrityError:
-            rows.update(status=OutboxStatus.PENDING, next_attempt_at=now, dead_at=None, updated_at=now)
+        except IntegrityError:  # created meanwhile by a concurrent change: mark that row instead
+            outbox_entry_mark_wanted(destination_key=ZOOM_MEETING, appointment=appointment)
     _drain_zoom_later([str(appointment.pk)])
 
 

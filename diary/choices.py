@@ -12,11 +12,15 @@ class AppointmentStatus(models.TextChoices):
 
 
 # From each status, the statuses it may move to. Cancelled, completed and DNA are final.
+# Arrived may go back to booked (the front desk undoes a mistaken arrival) or be cancelled (the
+# practitioner falls ill), but only when staff cancel it on purpose: see `diary.services.appointment_cancel`.
 STATUS_FLOW: dict[str, frozenset[str]] = {
     AppointmentStatus.BOOKED: frozenset(
         {AppointmentStatus.ARRIVED, AppointmentStatus.CANCELLED, AppointmentStatus.DID_NOT_ATTEND}
     ),
-    AppointmentStatus.ARRIVED: frozenset({AppointmentStatus.COMPLETED}),
+    AppointmentStatus.ARRIVED: frozenset(
+        {AppointmentStatus.BOOKED, AppointmentStatus.COMPLETED, AppointmentStatus.CANCELLED}
+    ),
     AppointmentStatus.COMPLETED: frozenset(),
     AppointmentStatus.CANCELLED: frozenset(),
     AppointmentStatus.DID_NOT_ATTEND: frozenset(),

@@ -27,11 +27,12 @@ stale versions). Its `errors` name the field to act on: `allow_patient_overlap` 
 
 import dataclasses
 import itertools
+import uuid
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -112,6 +113,10 @@ def _lock_rooms(ids: Iterable) -> None:
     ids = {pk for pk in ids if pk is not None}
     if ids:
         list(Room.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+
+
+def _with_article(word: str) -> str:
+    return f"{'An' if word[:1] in 'aeiou' else 'A'} {word}"
 
 
 def _check_times(start: datetime, end: datetime, *, allow_equal: bool = False) -> None:
@@ -209,18 +214,92 @@ def hours_problem(appointment: Appointment) -> str | None:
     return None
 
 
+# The common case of every booking rule, as one statement (see `_plainly_bookable`). Written as
+# SQL because it runs on every booking and move: built with the ORM (three Exists subqueries) it
+# cost about six times as much to construct as to run (bench/booking.py). Each %s is adapted
+# by `_db` below, so it reads the same on PostgreSQL and SQLite.
+_NOTHING_OVERLAPS = """
+    NOT EXISTS (
+        SELECT 1 FROM diary_appointment
+        WHERE (practitioner_id = %s OR room_id = %s OR patient_id = %s)
+          AND "start" < %s AND "end" > %s AND status <> %s AND id <> %s
+    )"""
+_INSIDE_ONE_BLOCK_AND_NOT_AWAY = """
+    AND EXISTS (
+        SELECT 1 FROM diary_workinghours
+        WHERE practitioner_id = %s AND weekday = %s AND location_id = %s
+          AND start_time <= %s AND end_time >= %s
+    )
+    AND NOT EXISTS (
+        SELECT 1 FROM diary_timeoff WHERE practitioner_id = %s AND "start" < %s AND "end" > %s
+    )"""
+
+
+def _db(value):
+    """A Python value as this connection's driver takes it (UUIDs are text on SQLite; aware
+    datetimes and times as the backend stores them)."""
+    if isinstance(value, uuid.UUID):
+        return value if connection.features.has_native_uuid_field else value.hex
+    if isinstance(value, datetime):
+        return connection.ops.adapt_datetimefield_value(value)
+    if isinstance(value, time):
+        return connection.ops.adapt_timefield_value(value)
+    return value
+
+
+def _plainly_bookable(appointment: Appointment, *, allow_patient_overlap: bool, check_hours: bool) -> bool:
+    """The common case in one statement: nothing live overlaps the appointment (for its
+    practitioner, room or, unless allowed, patient) and, if asked, it lies inside one
+    working-hours block at its location and meets no time off.
+
+    False means "look closer" (`_clash_problems`, `hours_problem` say what is wrong, and
+    adjoining hours blocks only pass once merged), not "refused". Call it after taking the
+    practitioner's lock, so it reads what was committed before this transaction got it.
+    """
+    sql = "SELECT" + _NOTHING_OVERLAPS
+    params = [
+        appointment.practitioner_id,
+        appointment.room_id,  # NULL matches nothing
+        None if allow_patient_overlap else appointment.patient_id,
+        appointment.end,
+        appointment.start,
+        AppointmentStatus.CANCELLED,
+        appointment.pk,
+    ]
+    if check_hours:
+        start, end = timezone.localtime(appointment.start), timezone.localtime(appointment.end)
+        if end.date() != start.date():
+            return False
+        sql += _INSIDE_ONE_BLOCK_AND_NOT_AWAY
+        params += [
+            appointment.practitioner_id,
+            start.weekday(),
+            appointment.location_id,
+            start.time(),
+            end.time(),
+            appointment.practitioner_id,
+            appointment.end,
+            appointment.start,
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_db(value) for value in params])
+        (plainly,) = cursor.fetchone()
+    return bool(plainly)
+
+
 def _rule_problems(
     appointment: Appointment, *, actor: Staff, allow_patient_overlap: bool, override_hours: bool, check_hours: bool
 ) -> list[Problem]:
+    admin_override = override_hours and actor.has_role(Role.ADMIN)
+    check_hours = check_hours and not admin_override
+    if _plainly_bookable(appointment, allow_patient_overlap=allow_patient_overlap, check_hours=check_hours):
+        return []
     problems = _clash_problems(appointment, allow_patient_overlap=allow_patient_overlap)
-    if check_hours:
-        admin_override = override_hours and actor.has_role(Role.ADMIN)
-        if not admin_override:
-            reason = hours_problem(appointment)
-            if reason is not None:
-                field = "override_hours" if actor.has_role(Role.ADMIN) else "start"
-                suffix = " An admin can override this." if field == "start" else " Override only if intended."
-                problems.append(Problem(field, reason + suffix, conflict=False))
+    reason = hours_problem(appointment) if check_hours else None
+    if reason is not None:
+        field = "override_hours" if actor.has_role(Role.ADMIN) else "start"
+        suffix = " An admin can override this." if field == "start" else " Override only if intended."
+        problems.append(Problem(field, reason + suffix, conflict=False))
     # Clashes first (they cannot be overridden), then refusals, then the overridable warning.
     order = {"start": 0, "room": 1, "override_hours": 2, "allow_patient_overlap": 3}
     return sorted(problems, key=lambda p: (not (p.conflict and p.field in ("start", "room")), order[p.field]))
@@ -473,7 +552,7 @@ def _reschedule_locked(
 ) -> Appointment:
     if locked.status not in MOVABLE_STATUSES:
         raise DomainError(
-            f"A {locked.get_status_display().lower()} appointment cannot be changed.",
+            f"{_with_article(locked.get_status_display().lower())} appointment cannot be changed.",
             errors={"status": ["Only booked or arrived appointments can be changed."]},
         )
     before = _snapshot(locked)
@@ -572,7 +651,7 @@ def _set_status_locked(locked: Appointment, *, actor: Staff, status: str, reason
         return locked
     if status not in STATUS_FLOW[locked.status]:
         target = AppointmentStatus(status).label.lower()
-        message = f"A {locked.get_status_display().lower()} appointment cannot become {target}."
+        message = f"{_with_article(locked.get_status_display().lower())} appointment cannot become {target}."
         raise DomainError(message, errors={"status": [message]})
     if status in STATUSES_ONLY_AFTER_START and timezone.now() < locked.start:
         message = "An appointment can be marked completed or did-not-attend only once it has started."
@@ -597,20 +676,46 @@ def _set_status_locked(locked: Appointment, *, actor: Staff, status: str, reason
 
 @transaction.atomic
 def appointment_cancel(
-    *, actor: Staff, appointment: Appointment, reason: str = "", version: int | None = None
+    *,
+    actor: Staff,
+    appointment: Appointment,
+    reason: str = "",
+    version: int | None = None,
+    after_arrival: bool = False,
 ) -> Appointment:
-    """Cancel a booked appointment; its slot is free at once. Writes a `cancelled` record."""
-    return _set_status_locked(
-        _locked(appointment, version), actor=actor, status=AppointmentStatus.CANCELLED, reason=reason
-    )
+    """Cancel a booked appointment, or an arrived one with `after_arrival`; its slot is free at
+    once. Writes a `cancelled` record, so the outbox and emails follow as for any cancellation.
+
+    An arrived patient is already here, so cancelling them is a person's decision: the diary's
+    cancel action, shown the arrived appointment, passes `after_arrival=True` with the `version`
+    it showed. Callers acting on their own (admin bulk actions, a meeting deleted in Zoom) leave it
+    off, are refused, and the appointment stays arrived.
+    """
+    locked = _locked(appointment, version)
+    if locked.status == AppointmentStatus.ARRIVED and not after_arrival:
+        message = "The patient has arrived, so the appointment is cancelled only when staff confirm it."
+        raise DomainError(message, errors={"status": [message]})
+    return _set_status_locked(locked, actor=actor, status=AppointmentStatus.CANCELLED, reason=reason)
 
 
 @transaction.atomic
 def appointment_set_status(
-    *, actor: Staff, appointment: Appointment, status: str, version: int | None = None, reason: str = ""
+    *,
+    actor: Staff,
+    appointment: Appointment,
+    status: str,
+    version: int | None = None,
+    reason: str = "",
+    after_arrival: bool = False,
 ) -> Appointment:
-    """Arrived, completed, did not attend (or cancelled), along the allowed flow only."""
-    return _set_status_locked(_locked(appointment, version), actor=actor, status=status, reason=reason)
+    """Arrived, completed, did not attend, booked again (undoing a mistaken arrival) or
+    cancelled, along `STATUS_FLOW` only. Cancelling an arrived appointment needs `after_arrival`,
+    exactly as in `appointment_cancel`."""
+    locked = _locked(appointment, version)
+    if status == AppointmentStatus.CANCELLED and locked.status == AppointmentStatus.ARRIVED and not after_arrival:
+        message = "The patient has arrived, so the appointment is cancelled only when staff confirm it."
+        raise DomainError(message, errors={"status": [message]})
+    return _set_status_locked(locked, actor=actor, status=status, reason=reason)
 
 
 # --- Recurring series ---------------------------------------------------------------------

@@ -90,14 +90,24 @@ def _actions(appointment: Appointment) -> dict:
             (AppointmentStatus.ARRIVED, "Arrived"),
             (AppointmentStatus.COMPLETED, "Completed"),
             (AppointmentStatus.DID_NOT_ATTEND, "Did not attend"),
+            (AppointmentStatus.BOOKED, "Undo arrival"),  # only from arrived (STATUS_FLOW)
         )
         if status in allowed and (started or status not in STATUSES_ONLY_AFTER_START)
     ]
     return {
         "statuses": statuses,
         "can_cancel": AppointmentStatus.CANCELLED in allowed,
+        # The rest of a series is cancelled from a booked occurrence only (`series_cancel_from`
+        # leaves arrived ones alone, so it would not cancel the one on screen).
+        "can_cancel_following": bool(appointment.series_id) and appointment.status == AppointmentStatus.BOOKED,
         "can_reschedule": appointment.status in (AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED),
     }
+
+
+def _status_message(status: str) -> str:
+    if status == AppointmentStatus.BOOKED:
+        return "Arrival undone: the appointment is booked again."
+    return f"Marked {AppointmentStatus(status).label.lower()}."
 
 
 # --- Day and week ---------------------------------------------------------------------------
@@ -399,7 +409,7 @@ class AppointmentStatusView(PanelMixin, View):
             appointment = self.get_appointment()
             context = self.appointment_context(appointment, error=error.message)
             return self.render_panel(context, status=409 if error.conflict else 400)
-        return self.done(appointment.pk, f"Marked {AppointmentStatus(form.cleaned_data['status']).label.lower()}.")
+        return self.done(appointment.pk, _status_message(form.cleaned_data["status"]))
 
     def done(self, pk, message: str):
         appointment = selectors.appointment_get(user=self.request.user, pk=pk)
@@ -410,7 +420,11 @@ class AppointmentStatusView(PanelMixin, View):
 
 
 class AppointmentCancelView(AppointmentStatusView):
-    """Cancel this appointment, or this and the following ones of its series."""
+    """Cancel this appointment, or this and the following ones of its series.
+
+    Staff here see the appointment they cancel (its `version` is posted back), so an arrived one
+    is cancelled too (`after_arrival`): the patient came but the practitioner cannot see them.
+    """
 
     def post(self, request, *args, **kwargs):
         appointment = self.get_appointment()
@@ -418,15 +432,23 @@ class AppointmentCancelView(AppointmentStatusView):
         if not form.is_valid():
             return self.render_panel(self.appointment_context(appointment, error="Reload and try again."), status=400)
         data = form.cleaned_data
+        following = data.get("scope") == "following" and appointment.series_id
+        if following and appointment.status == AppointmentStatus.ARRIVED:
+            error = "The patient has arrived: cancel this appointment on its own, then the rest from the next one."
+            return self.render_panel(self.appointment_context(appointment, error=error), status=400)
         try:
-            if data.get("scope") == "following" and appointment.series_id:
+            if following:
                 cancelled = services.series_cancel_from(
                     actor=request.user, appointment=appointment, reason=data["reason"], version=data["version"]
                 )
                 message = f"Cancelled {len(cancelled)} appointments."
             else:
                 services.appointment_cancel(
-                    actor=request.user, appointment=appointment, reason=data["reason"], version=data["version"]
+                    actor=request.user,
+                    appointment=appointment,
+                    reason=data["reason"],
+                    version=data["version"],
+                    after_arrival=True,
                 )
                 message = "Cancelled. The slot is free again."
         except DomainError as error:

@@ -123,7 +123,9 @@ def _outbox_create(destination: outbox.Destination, change, now) -> bool:
         wanted_version=appointment.version,
         next_attempt_at=now,
     )
-    entry.full_clean(exclude=["appointment", "remote_owner"], validate_unique=False, validate_constraints=False)
+    entry.full_clean(
+        exclude=["organisation", "appointment", "remote_owner"], validate_unique=False, validate_constraints=False
+    )
     entry.save()
     return True
 
@@ -367,8 +369,9 @@ def email_delivery_create(
         status=EmailStatus.SKIPPED if reason else EmailStatus.PENDING,
         skip_reason=reason,
     )
+    # The related rows are loaded already; validating them again would cost a query each.
     delivery.full_clean(
-        exclude=["patient", "appointment", "from_staff", "dedupe_key"],
+        exclude=["organisation", "patient", "appointment", "from_staff", "dedupe_key"],
         validate_unique=False,
         validate_constraints=False,
     )

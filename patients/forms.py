@@ -2,6 +2,8 @@
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
 
 from core.exceptions import DomainError
 from patients.models import Contact, NoteTemplate, Patient
@@ -123,13 +125,34 @@ class NoteTemplateChoiceForm(forms.Form):
         self.fields["template"].queryset = templates
 
 
-class NoteForm(forms.Form):
-    """Free text plus one box per template section (`section_0`, `section_1`, ...)."""
+class AppointmentChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        start = date_format(timezone.localtime(obj.start), "D j M Y H:i")
+        return f"{start} · {obj.service.name} with {obj.practitioner} ({obj.get_status_display().lower()})"
 
+
+class NoteForm(forms.Form):
+    """Free text plus one box per template section (`section_0`, `section_1`, ...), and the
+    appointment it was written for, chosen from the patient's own (`appointments`)."""
+
+    appointment = AppointmentChoiceField(
+        queryset=None,
+        required=False,
+        empty_label="Not for a particular appointment",
+        error_messages={"invalid_choice": "Choose one of this patient's appointments."},
+    )
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False, label="Note")
 
-    def __init__(self, *args, template: NoteTemplate | None = None, sections: dict | None = None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        appointments,
+        template: NoteTemplate | None = None,
+        sections: dict | None = None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
+        self.fields["appointment"].queryset = appointments
         self.template = template
         self.headings: list[str] = list(template.section_headings) if template else []
         for heading in sections or {}:

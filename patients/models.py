@@ -228,12 +228,18 @@ class ClinicalNote(TenantModel):
 
     A note starts as a draft its author may edit; once signed it never changes (the services
     refuse, and the signed state is fixed by the check constraint): corrections are addenda.
+    It may be linked to one of the same patient's appointments, while it is a draft.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="clinical_notes")
-    # The diary issue turns this into a ForeignKey to diary.Appointment (same column name).
-    appointment_id = models.UUIDField(null=True, blank=True)
+    # PROTECT, not SET_NULL: a signed note is part of the permanent record and must go on saying
+    # which appointment it was written for. Appointments are cancelled, never deleted, so this
+    # only refuses a deletion that should not happen rather than dropping the link silently.
+    # Same organisation and same patient are checked by `patients.services` (`_check_appointment`).
+    appointment = models.ForeignKey(
+        "diary.Appointment", on_delete=models.PROTECT, null=True, blank=True, related_name="clinical_notes"
+    )
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     template = models.ForeignKey(NoteTemplate, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     text = EncryptedTextField(blank=True)

@@ -7,6 +7,7 @@ from django.db.models import Case, F, FloatField, Func, IntegerField, Prefetch, 
 
 from core.choices import Role
 from core.models import Staff
+from diary.models import Appointment
 from patients.choices import NoteStatus
 from patients.models import CareTeamMember, ClinicalNote, Contact, NoteAddendum, NoteTemplate, Patient
 from patients.search import PatientQuery, parse_query
@@ -128,13 +129,23 @@ def notes_visible_to(user, *, queryset: QuerySet[ClinicalNote] | None = None) ->
         queryset.visible_to(user)
         .filter(patient__in=patients_with_readable_notes(user).values("pk"))
         .filter(Q(status=NoteStatus.SIGNED) | Q(author=user))
-        .select_related("author", "template")
+        .select_related("author", "template", "appointment")
         .prefetch_related(Prefetch("addenda", queryset=NoteAddendum.objects.select_related("author")))
     )
 
 
 def notes_for_patient(*, user, patient: Patient) -> QuerySet[ClinicalNote]:
     return notes_visible_to(user).filter(patient=patient)
+
+
+def note_appointment_choices(*, user, patient: Patient) -> QuerySet[Appointment]:
+    """The appointments a note about this patient may be linked to: the patient's own, latest first."""
+    return (
+        Appointment.objects.visible_to(user)
+        .filter(patient=patient)
+        .select_related("practitioner", "service")
+        .order_by("-start", "-pk")
+    )
 
 
 def note_templates_for(*, user) -> QuerySet[NoteTemplate]:

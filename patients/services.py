@@ -9,7 +9,6 @@ Every create, change and delete writes an access-audit entry in the same transac
 from where; without it the acting staff member argument (or "system") is recorded.
 """
 
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -22,6 +21,7 @@ from django.utils import timezone
 from core.choices import Role
 from core.exceptions import DomainError
 from core.models import Organisation, Staff
+from diary.models import Appointment
 from patients.choices import ContactAuthority, Gender, NhsNumberStatus, NoteStatus
 from patients.importing import ImportProblem, map_header, parse_row, person_key, read_rows
 from patients.models import CareTeamMember, ClinicalNote, Contact, NoteAddendum, NoteTemplate, Patient
@@ -51,6 +51,8 @@ PATIENT_EDITABLE_FIELDS = (
 CONTACT_EDITABLE_FIELDS = ("name", "relationship", "phone", "email", "authority")
 NORMALISERS = {"nhs_number": normalise_nhs_number, "postcode": normalise_postcode, "phone": normalise_phone}
 NHS_NUMBER_TAKEN = "Another patient in this organisation has this NHS number."
+NOT_THIS_PATIENTS_APPOINTMENT = "Choose one of this patient's appointments."
+_UNCHANGED: Any = object()
 
 
 def _audited(
@@ -260,6 +262,21 @@ def note_template_create(*, organisation: Organisation, name: str, section_headi
     return template
 
 
+def _check_appointment(note: ClinicalNote, appointment: Appointment | None) -> None:
+    """A note links only to an appointment of its own patient (so of its own organisation), and
+    only while it is a draft: a signed note's link is part of the record and never moves."""
+    if appointment is None and note.appointment_id is None:
+        return
+    if note.status != NoteStatus.DRAFT and (appointment is None or appointment.pk != note.appointment_id):
+        message = "The appointment of a signed note cannot be changed; add an addendum instead."
+        raise DomainError(message, errors={"appointment": [message]}, conflict=True)
+    if appointment is None:
+        return
+    if appointment.organisation_id != note.organisation_id or appointment.patient_id != note.patient_id:
+        message = NOT_THIS_PATIENTS_APPOINTMENT
+        raise DomainError(message, errors={"appointment": [message]})
+
+
 def _sections_in_template_order(template: NoteTemplate | None, sections: Mapping[str, str]) -> dict[str, str]:
     if template is None:
         return dict(sections)
@@ -276,11 +293,12 @@ def note_create(
     text: str = "",
     sections: Mapping[str, str] | None = None,
     template: NoteTemplate | None = None,
-    appointment_id: uuid.UUID | None = None,
+    appointment: Appointment | None = None,
     sign: bool = False,
     audit: AuditContext | None = None,
 ) -> ClinicalNote:
-    """Start a draft note (and, with `sign`, sign it: both or neither).
+    """Start a draft note (and, with `sign`, sign it: both or neither), optionally for one of
+    the patient's appointments (`_check_appointment`).
 
     Callers check `can_write_notes(author, patient)` first.
     """
@@ -291,8 +309,9 @@ def note_create(
         template=template,
         text=text,
         sections=_sections_in_template_order(template, sections or {}),
-        appointment_id=appointment_id,
     )
+    _check_appointment(note, appointment)
+    note.appointment = appointment
     note.full_clean()
     note.save()
     _audited(AuditAction.CREATE, note, audit, author)
@@ -313,10 +332,14 @@ def note_update(
     text: str | None = None,
     sections: Mapping[str, str] | None = None,
     template: NoteTemplate | None = None,
-    appointment_id: uuid.UUID | None = None,
+    appointment: Appointment | None = _UNCHANGED,
     audit: AuditContext | None = None,
 ) -> ClinicalNote:
-    """Edit a draft. A signed note is never changed: corrections are addenda (409)."""
+    """Edit a draft. A signed note is never changed: corrections are addenda (409).
+
+    `appointment` links the draft to one of its patient's appointments, or unlinks it (`None`);
+    left out, the link stays as it is.
+    """
     locked = _locked_note(note)
     if locked.status == NoteStatus.SIGNED:
         raise DomainError("This note is signed and cannot be changed; add an addendum instead.", conflict=True)
@@ -328,8 +351,9 @@ def note_update(
         locked.text = text
     if sections is not None:
         locked.sections = _sections_in_template_order(locked.template, sections)
-    if appointment_id is not None:
-        locked.appointment_id = appointment_id
+    if appointment is not _UNCHANGED:
+        _check_appointment(locked, appointment)
+        locked.appointment = appointment
     locked.full_clean()
     locked.save()
     _audited(AuditAction.CHANGE, locked, audit, editor)

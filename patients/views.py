@@ -30,6 +30,7 @@ from patients.forms import (
 from patients.models import ClinicalNote, Contact, Patient
 from patients.permissions import can_manage_care_team, can_read_notes, can_write_notes
 from patients.selectors import (
+    note_appointment_choices,
     note_templates_for,
     notes_for_patient,
     notes_visible_to,
@@ -332,6 +333,9 @@ class NotesMixin(PatientMixin):
     def note_url(self, note: ClinicalNote) -> str:
         return f"{self.patient_url()}#note-{note.pk}"
 
+    def appointments(self):
+        return note_appointment_choices(user=self.request.user, patient=self.get_patient())
+
 
 class NoteCreateView(NotesMixin, TemplateView):
     """Write a draft note, laid out by the chosen template (`?template=`)."""
@@ -347,14 +351,13 @@ class NoteCreateView(NotesMixin, TemplateView):
 
     def get(self, request, *args, **kwargs):
         template = self.chosen_template()
-        return self.render_to_response(
-            self.get_context_data(form=NoteForm(template=template), template=template, patient=self.get_patient())
-        )
+        form = NoteForm(template=template, appointments=self.appointments())
+        return self.render_to_response(self.get_context_data(form=form, template=template, patient=self.get_patient()))
 
     def post(self, request, *args, **kwargs):
         template = self.chosen_template()
         patient = self.get_patient()
-        form = NoteForm(request.POST, template=template)
+        form = NoteForm(request.POST, template=template, appointments=self.appointments())
         if form.is_valid():
             try:
                 note = services.note_create(
@@ -363,6 +366,7 @@ class NoteCreateView(NotesMixin, TemplateView):
                     text=form.cleaned_data["text"],
                     sections=form.sections(),
                     template=template,
+                    appointment=form.cleaned_data["appointment"],
                     sign=bool(request.POST.get("sign")),
                     audit=audit_context(request),
                 )
@@ -385,14 +389,19 @@ class NoteEditView(NotesMixin, TemplateView):
         note = self.get_note()
         if note.is_signed:
             return redirect(self.note_url(note))
-        form = NoteForm(initial={"text": note.text}, template=note.template, sections=note.sections)
+        form = NoteForm(
+            initial={"text": note.text, "appointment": note.appointment_id},
+            template=note.template,
+            sections=note.sections,
+            appointments=self.appointments(),
+        )
         audit_entry_record(action=AuditAction.READ_NOTES, obj=note, context=audit_context(request))
         context = self.get_context_data(form=form, template=note.template, note=note, patient=self.get_patient())
         return self.render_to_response(context)
 
     def post(self, request, *args, **kwargs):
         note = self.get_note()
-        form = NoteForm(request.POST, template=note.template, sections=note.sections)
+        form = NoteForm(request.POST, template=note.template, sections=note.sections, appointments=self.appointments())
         status = 400
         if form.is_valid():
             try:
@@ -401,6 +410,7 @@ class NoteEditView(NotesMixin, TemplateView):
                     editor=request.user,
                     text=form.cleaned_data["text"],
                     sections=form.sections(),
+                    appointment=form.cleaned_data["appointment"],
                     audit=audit_context(request),
                 )
                 if request.POST.get("sign"):

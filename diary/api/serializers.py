@@ -153,11 +153,21 @@ class AppointmentUpdateSerializer(_AppointmentInput):
 class AppointmentCancelSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     version = serializers.IntegerField(min_value=1, required=False)
+    after_arrival = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Needed to cancel an appointment whose patient has arrived: confirms it is meant.",
+    )
 
 
 class AppointmentStatusSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=AppointmentStatus.choices)
     version = serializers.IntegerField(min_value=1, required=False)
+    after_arrival = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Needed to cancel an appointment whose patient has arrived: confirms it is meant.",
+    )
 
 
 class AvailabilityQuerySerializer(OrganisationScopedSerializerMixin, serializers.Serializer):

@@ -806,8 +806,8 @@ def appointment_follow_zoom_change(*, meeting: ZoomMeeting, change: "hooks.Meeti
       finished appointment) is not applied: the meeting is flagged for staff, the refusal
       audited, and the meeting set back to the appointment's time through the outbox.
     - A deletion cancels the appointment ("Zoom meeting deleted by host") and tells the
-      practitioner. An appointment that can no longer be cancelled (arrived, completed) is
-      flagged instead, and no new meeting is made for it.
+      practitioner. An arrived appointment (only staff may cancel it, confirming in the diary)
+      or a finished one is flagged instead, and no new meeting is made for it.
     """
     if meeting.appointment_id is None or meeting.retired_at is not None:
         logger.info("Zoom meeting %s changed in Zoom; no appointment follows it", meeting.zoom_meeting_id)

@@ -4,8 +4,11 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from diary.models import Appointment
 from patients.choices import NoteStatus
 from patients.models import CareTeamMember, ClinicalNote, Contact, NoteAddendum, NoteTemplate, Patient
+from patients.selectors import note_appointment_choices
+from patients.services import NOT_THIS_PATIENTS_APPOINTMENT
 from patients.validators import normalise_nhs_number, normalise_phone, normalise_postcode
 
 
@@ -95,7 +98,22 @@ class NoteAddendumSerializer(serializers.ModelSerializer):
 
 
 class ClinicalNoteSerializer(serializers.ModelSerializer):
-    appointment = serializers.UUIDField(source="appointment_id", required=False, allow_null=True)
+    """A note; `appointment` is the id of one of the note's patient's appointments, or null.
+
+    The view passes the patient in the context (`patient`) when creating; editing uses the
+    note's own. Any other appointment id is a 400 on `appointment`; the service checks again.
+    """
+
+    appointment = serializers.PrimaryKeyRelatedField(
+        queryset=Appointment.objects.none(),
+        pk_field=serializers.UUIDField(),
+        required=False,
+        allow_null=True,
+        error_messages={
+            "does_not_exist": NOT_THIS_PATIENTS_APPOINTMENT,
+            "incorrect_type": NOT_THIS_PATIENTS_APPOINTMENT,
+        },
+    )
     template = serializers.PrimaryKeyRelatedField(queryset=NoteTemplate.objects.none(), required=False, allow_null=True)
     sections = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
     text = serializers.CharField(required=False, allow_blank=True)
@@ -125,6 +143,9 @@ class ClinicalNoteSerializer(serializers.ModelSerializer):
         request = self.context.get("request")
         if request is not None:
             self.fields["template"].queryset = NoteTemplate.objects.visible_to(request.user)
+            patient = self.instance.patient if isinstance(self.instance, ClinicalNote) else self.context.get("patient")
+            if patient is not None:
+                self.fields["appointment"].queryset = note_appointment_choices(user=request.user, patient=patient)
 
 
 class AddendumCreateSerializer(serializers.Serializer):

@@ -182,6 +182,12 @@ class PatientNoteViewSet(PatientChildMixin, mixins.ListModelMixin, mixins.Create
     def get_queryset(self):
         return notes_visible_to(self.request.user, queryset=super().get_queryset()).filter(patient=self.get_patient())
 
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if "patient_pk" in self.kwargs:  # absent only while the schema is generated
+            context["patient"] = self.get_patient()
+        return context
+
     def list(self, request, *args, **kwargs):
         response = super().list(request, *args, **kwargs)
         rows = response.data["results"] if isinstance(response.data, dict) else response.data
@@ -196,7 +202,7 @@ class PatientNoteViewSet(PatientChildMixin, mixins.ListModelMixin, mixins.Create
             text=data.get("text", ""),
             sections=data.get("sections"),
             template=data.get("template"),
-            appointment_id=data.get("appointment_id"),
+            appointment=data.get("appointment"),
             audit=audit_context(self.request),
         )
 
@@ -232,14 +238,15 @@ class NoteViewSet(OrganisationScopedMixin, viewsets.GenericViewSet):
         serializer = self.get_serializer(note, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        link = {"appointment": data["appointment"]} if "appointment" in data else {}  # null unlinks
         note = services.note_update(
             note=note,
             editor=request.user,
             text=data.get("text"),
             sections=data.get("sections"),
             template=data.get("template"),
-            appointment_id=data.get("appointment_id"),
             audit=audit_context(request),
+            **link,
         )
         return Response(self.get_serializer(self.get_queryset().get(pk=note.pk)).data)
 

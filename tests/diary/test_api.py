@@ -311,6 +311,40 @@ class TestChanging:
     def test_an_unknown_status_is_400(self, rita_api, appointment):
         assert rita_api.post(detail(appointment["id"]) + "status/", {"status": "teleported"}).status_code == 400
 
+    def test_undo_arrival(self, rita_api, appointment):
+        rita_api.post(detail(appointment["id"]) + "status/", {"status": "arrived", "version": 1})
+        response = rita_api.post(detail(appointment["id"]) + "status/", {"status": "booked", "version": 2})
+        assert response.status_code == 200, response.json()
+        assert (response.json()["status"], response.json()["version"]) == ("booked", 3)
+        change = AppointmentChange.objects.filter(appointment_id=appointment["id"]).order_by("id").last()
+        assert change.changes["status"] == {"from": "arrived", "to": "booked"}
+
+    def test_a_booked_appointment_cannot_be_booked_again_from_cancelled(self, rita_api, appointment):
+        rita_api.post(detail(appointment["id"]) + "cancel/", {"reason": "Unwell"})
+        response = rita_api.post(detail(appointment["id"]) + "status/", {"status": "booked"})
+        assert response.status_code == 400
+        assert response.json()["errors"] == {"status": ["A cancelled appointment cannot become booked."]}
+
+    def test_an_arrived_appointment_is_cancelled_only_when_the_caller_confirms_it(self, rita_api, appointment):
+        rita_api.post(detail(appointment["id"]) + "status/", {"status": "arrived"})
+        response = rita_api.post(detail(appointment["id"]) + "cancel/", {"reason": "Unwell"})
+        assert response.status_code == 400
+        assert "patient has arrived" in response.json()["detail"]
+        assert Appointment.objects.get().status == "arrived"
+
+        response = rita_api.post(
+            detail(appointment["id"]) + "cancel/", {"reason": "Practitioner unwell", "after_arrival": True}
+        )
+        assert (response.status_code, response.json()["status"]) == (200, "cancelled")
+        assert Appointment.objects.get().cancellation_reason == "Practitioner unwell"
+
+    def test_the_status_route_cancels_an_arrived_appointment_only_when_confirmed(self, rita_api, appointment):
+        rita_api.post(detail(appointment["id"]) + "status/", {"status": "arrived"})
+        refused = rita_api.post(detail(appointment["id"]) + "status/", {"status": "cancelled"})
+        assert refused.status_code == 400
+        confirmed = rita_api.post(detail(appointment["id"]) + "status/", {"status": "cancelled", "after_arrival": True})
+        assert (confirmed.status_code, confirmed.json()["status"]) == (200, "cancelled")
+
     def test_a_stale_status_change_is_409(self, rita_api, appointment):
         rita_api.patch(detail(appointment["id"]), {"notes": "Late", "version": 1})
         response = rita_api.post(detail(appointment["id"]) + "status/", {"status": "arrived", "version": 1})

@@ -282,6 +282,67 @@ class TestOneAppointment:
             "cancelled",
         ]
 
+    def test_an_arrived_appointment_offers_undo_arrival_and_cancel(self, rita, book, rita_receptionist):
+        from diary import services
+
+        appointment = book(at(10))
+        services.appointment_set_status(actor=rita_receptionist, appointment=appointment, status="arrived")
+        html = page(rita.get(f"/diary/appointments/{appointment.pk}/", **HTMX))
+        assert ">Undo arrival</button>" in html and 'name="status" value="booked"' in html
+        assert "Cancel appointment" in html and "Reason for cancelling" in html
+        assert ">Arrived</button>" not in html and ">Completed</button>" not in html  # not before the start
+
+    def test_undo_arrival(self, rita, book):
+        appointment = book(at(10))
+        rita.post(f"/diary/appointments/{appointment.pk}/status/", {"status": "arrived", "version": 1}, **HTMX)
+        response = rita.post(
+            f"/diary/appointments/{appointment.pk}/status/", {"status": "booked", "version": 2}, **HTMX
+        )
+        assert response.status_code == 200 and response["HX-Trigger"] == "diary-changed"
+        html = page(response)
+        assert "Arrival undone" in html and ">Arrived</button>" in html and "Undo arrival" not in html
+        assert (Appointment.objects.get().status, Appointment.objects.get().version) == (AppointmentStatus.BOOKED, 3)
+
+    def test_undo_arrival_of_a_completed_appointment_is_refused(self, rita, past, rita_receptionist):
+        from diary import services
+
+        services.appointment_set_status(actor=rita_receptionist, appointment=past, status="arrived")
+        services.appointment_set_status(actor=rita_receptionist, appointment=past, status="completed")
+        response = rita.post(f"/diary/appointments/{past.pk}/status/", {"status": "booked", "version": 3}, **HTMX)
+        assert response.status_code == 400
+        assert "A completed appointment cannot become booked." in page(response)
+        assert "Undo arrival" not in page(response)
+        assert Appointment.objects.get().status == AppointmentStatus.COMPLETED
+
+    def test_cancel_after_arrival_frees_the_slot(self, rita, book, rita_receptionist, other_patient):
+        from diary import services
+
+        appointment = book(at(10))
+        services.appointment_set_status(actor=rita_receptionist, appointment=appointment, status="arrived")
+        response = rita.post(
+            f"/diary/appointments/{appointment.pk}/cancel/", {"reason": "Alice is unwell", "version": 2}, **HTMX
+        )
+        assert response.status_code == 200 and "Cancelled" in page(response)
+        cancelled = Appointment.objects.get()
+        assert (cancelled.status, cancelled.cancellation_reason) == (AppointmentStatus.CANCELLED, "Alice is unwell")
+        assert book(at(10), patient=other_patient).start == at(10)
+
+    def test_an_arrived_occurrence_is_cancelled_on_its_own(self, rita, form, rita_receptionist):
+        from diary import services
+
+        rita.post("/diary/book/", form(repeat_every=1, repeat_count=3))
+        second = Appointment.objects.order_by("start")[1]
+        services.appointment_set_status(actor=rita_receptionist, appointment=second, status="arrived")
+        assert "This and all following" not in page(rita.get(f"/diary/appointments/{second.pk}/", **HTMX))
+
+        refused = rita.post(f"/diary/appointments/{second.pk}/cancel/", {"version": 2, "scope": "following"}, **HTMX)
+        assert refused.status_code == 400 and "cancel this appointment on its own" in page(refused)
+        assert list(Appointment.objects.order_by("start").values_list("status", flat=True)) == [
+            "booked",
+            "arrived",
+            "booked",
+        ]
+
     def test_reschedule_form(self, rita, book, paul_practitioner):
         appointment = book(at(10))
         html = page(rita.get(f"/diary/appointments/{appointment.pk}/reschedule/", **HTMX))

@@ -86,3 +86,34 @@ def test_the_week_view_costs_the_same_for_a_full_week(client_for, alice_practiti
                 end=start + datetime.timedelta(minutes=30),
             )
     assert count_queries(client, "/diary/week/", params) == small <= MAX_QUERIES
+
+
+def test_a_booking_through_the_api_stays_within_budget(
+    api_client_for, rita_receptionist, alice_practitioner, alice_hours, follow_up, clinic, clinic_location
+):
+    """Every booking runs the whole rule set; the common case answers it in one statement.
+
+    The budget: token; patient, practitioner, service, location; the practitioner's lock; the
+    rule check; the appointment and its change record; the listeners (Google connection,
+    integration settings, the email record); the audit entry (sequence claim, insert).
+    """
+    api = api_client_for(rita_receptionist)
+    patient = PatientFactory(organisation=clinic, email="")
+
+    def book(start):
+        body = {
+            "patient": str(patient.pk),
+            "practitioner": str(alice_practitioner.pk),
+            "service": str(follow_up.pk),
+            "location": str(clinic_location.pk),
+            "start": start.isoformat(),
+        }
+        response = api.post("/api/v1/appointments/", body, format="json")
+        assert response.status_code == 201, response.content
+
+    book(at(9))  # the organisation's audit chain and the token's first use out of the way
+    with CaptureQueriesContext(connection) as captured:
+        book(at(10))
+    # Inside the test's transaction the service's BEGIN/COMMIT are a savepoint and its release.
+    statements = [query["sql"] for query in captured if "SAVEPOINT" not in query["sql"]]
+    assert len(statements) == 14, "\n".join(statements)

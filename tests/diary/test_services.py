@@ -241,8 +241,11 @@ class TestStatus:
         ("path", "refused"),
         [
             (["cancelled"], "arrived"),
+            (["cancelled"], "booked"),
             (["did_not_attend"], "arrived"),
+            (["did_not_attend"], "booked"),
             (["arrived", "completed"], "booked"),
+            (["arrived", "completed"], "cancelled"),
             (["arrived"], "did_not_attend"),
             ([], "completed"),
         ],
@@ -250,8 +253,71 @@ class TestStatus:
     def test_only_along_the_flow(self, past, rita_receptionist, path, refused):
         for status in path:
             services.appointment_set_status(actor=rita_receptionist, appointment=past, status=status)
-        with pytest.raises(DomainError):
-            services.appointment_set_status(actor=rita_receptionist, appointment=past, status=refused)
+        version = Appointment.objects.get(pk=past.pk).version
+        with pytest.raises(DomainError) as refusal:
+            services.appointment_set_status(
+                actor=rita_receptionist, appointment=past, status=refused, reason="x", after_arrival=True
+            )
+        assert f"cannot become {AppointmentStatus(refused).label.lower()}." in refusal.value.message
+        assert refusal.value.errors == {"status": [refusal.value.message]}
+        assert Appointment.objects.get(pk=past.pk).version == version  # nothing written
+
+    def test_a_completed_appointment_is_not_booked_again(self, past, rita_receptionist):
+        services.appointment_set_status(actor=rita_receptionist, appointment=past, status="arrived")
+        services.appointment_set_status(actor=rita_receptionist, appointment=past, status="completed")
+        with pytest.raises(DomainError) as refusal:
+            services.appointment_set_status(actor=rita_receptionist, appointment=past, status="booked")
+        assert refusal.value.message == "A completed appointment cannot become booked."
+
+    def test_undoing_a_mistaken_arrival_books_it_again(self, book, rita_receptionist):
+        appointment = book(at(10))
+        services.appointment_set_status(actor=rita_receptionist, appointment=appointment, status="arrived", version=1)
+        undone = services.appointment_set_status(
+            actor=rita_receptionist, appointment=appointment, status="booked", version=2
+        )
+        assert (undone.status, undone.version) == (AppointmentStatus.BOOKED, 3)
+        change = undone.changes.order_by("id").last()
+        assert change.kind == ChangeKind.STATUS_CHANGED
+        assert change.changes["status"] == {"from": "arrived", "to": "booked"}
+        assert change.version == 3
+        # Booked again means everything booked allows: arriving, then cancelling without confirming.
+        services.appointment_set_status(actor=rita_receptionist, appointment=appointment, status="arrived")
+        services.appointment_set_status(actor=rita_receptionist, appointment=appointment, status="booked")
+        assert services.appointment_cancel(actor=rita_receptionist, appointment=appointment).is_live is False
+
+    def test_cancelling_after_arrival_frees_the_slot(self, book, rita_receptionist, other_patient):
+        first = book(at(10))
+        services.appointment_set_status(actor=rita_receptionist, appointment=first, status="arrived", version=1)
+        cancelled = services.appointment_cancel(
+            actor=rita_receptionist, appointment=first, reason="Alice is unwell", version=2, after_arrival=True
+        )
+        assert (cancelled.status, cancelled.cancellation_reason) == (AppointmentStatus.CANCELLED, "Alice is unwell")
+        change = cancelled.changes.order_by("id").last()
+        assert change.kind == ChangeKind.CANCELLED
+        assert change.changes["status"] == {"from": "arrived", "to": "cancelled"}
+        assert book(at(10), patient=other_patient).start == at(10)
+
+    @pytest.mark.parametrize("how", ["cancel", "set_status"])
+    def test_an_arrived_appointment_is_cancelled_only_on_purpose(self, book, rita_receptionist, how):
+        """Bulk admin actions and a meeting deleted in Zoom call without `after_arrival`."""
+        appointment = book(at(10))
+        services.appointment_set_status(actor=rita_receptionist, appointment=appointment, status="arrived")
+        with pytest.raises(DomainError, match="patient has arrived") as refusal:
+            if how == "cancel":
+                services.appointment_cancel(actor=rita_receptionist, appointment=appointment, reason="Zoom")
+            else:
+                services.appointment_set_status(actor=rita_receptionist, appointment=appointment, status="cancelled")
+        assert "status" in refusal.value.errors
+        appointment.refresh_from_db()
+        assert (appointment.status, appointment.version) == (AppointmentStatus.ARRIVED, 2)
+        assert appointment.changes.count() == 2
+
+    def test_a_cancelled_appointment_stays_cancelled(self, book, rita_receptionist):
+        appointment = book(at(10))
+        services.appointment_set_status(actor=rita_receptionist, appointment=appointment, status="arrived")
+        services.appointment_cancel(actor=rita_receptionist, appointment=appointment, after_arrival=True)
+        with pytest.raises(DomainError, match="A cancelled appointment cannot become booked"):
+            services.appointment_set_status(actor=rita_receptionist, appointment=appointment, status="booked")
 
     def test_cancelling_frees_the_slot(self, book, rita_receptionist, other_patient):
         first = book(at(10))

@@ -1,5 +1,6 @@
 import pytest
 
+from tests.diary.factories import AppointmentFactory, london
 from tests.patients.factories import CareTeamMemberFactory, NoteTemplateFactory, PatientFactory
 
 CANARY = "CANARY-NOTE-7f3a9c"
@@ -33,3 +34,28 @@ def alice_cares_for_patient(alice_practitioner, patient):
 @pytest.fixture
 def soap_template(clinic):
     return NoteTemplateFactory(organisation=clinic, name="SOAP")
+
+
+@pytest.fixture
+def johns_appointment(clinic, patient, alice_practitioner):
+    """John Smith's follow-up with Alice, Monday 7 January 2030 at 10:00."""
+    return AppointmentFactory(
+        organisation=clinic, patient=patient, practitioner=alice_practitioner, start=london(2030, 1, 7, 10)
+    )
+
+
+@pytest.fixture
+def marys_appointment(clinic, alice_practitioner):
+    """Another patient of the same clinic, with Alice at 11:00 the same day."""
+    mary = PatientFactory(organisation=clinic, given_name="Mary", family_name="Jones")
+    return AppointmentFactory(
+        organisation=clinic, patient=mary, practitioner=alice_practitioner, start=london(2030, 1, 7, 11)
+    )
+
+
+@pytest.fixture
+def foreign_appointment(foreign_patient, oscar_other_practitioner):
+    """An appointment of the other clinic's patient."""
+    return AppointmentFactory(
+        organisation=foreign_patient.organisation, patient=foreign_patient, practitioner=oscar_other_practitioner
+    )

@@ -373,20 +373,73 @@ def test_alice_writes_signs_and_adds_to_a_note(api_client_for, alice_practitione
 
 
 def test_a_note_from_a_template_keeps_its_sections_in_order(
-    api_client_for, alice_practitioner, patient, alice_cares_for_patient, soap_template
+    api_client_for, alice_practitioner, patient, alice_cares_for_patient, soap_template, johns_appointment
 ):
     response = api_client_for(alice_practitioner).post(
         f"/api/v1/patients/{patient.id}/notes/",
         {
             "template": str(soap_template.id),
             "sections": {"Plan": "Exercises.", "Subjective": "Sore knee.", "Assessment": "PFPS."},
-            "appointment": "8c5b1d3e-58a8-4d7e-8f5f-6c0f3c1c7a11",
+            "appointment": str(johns_appointment.id),
         },
     )
 
     assert response.status_code == 201, response.json()
     assert list(response.json()["sections"]) == ["Subjective", "Assessment", "Plan"]
-    assert response.json()["appointment"] == "8c5b1d3e-58a8-4d7e-8f5f-6c0f3c1c7a11"
+    assert response.json()["appointment"] == str(johns_appointment.id)
+    assert ClinicalNote.objects.get().appointment == johns_appointment
+
+
+@pytest.mark.parametrize("other", ["marys_appointment", "foreign_appointment", "unknown", "not-a-uuid"])
+def test_a_note_is_only_for_one_of_its_patients_appointments(
+    api_client_for, request, alice_practitioner, patient, alice_cares_for_patient, other
+):
+    appointment_id = {
+        "unknown": "8c5b1d3e-58a8-4d7e-8f5f-6c0f3c1c7a11",
+        "not-a-uuid": "tuesday",
+    }.get(other) or str(request.getfixturevalue(other).id)
+
+    response = api_client_for(alice_practitioner).post(
+        f"/api/v1/patients/{patient.id}/notes/", {"text": "Seen.", "appointment": appointment_id}
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["appointment"]
+    assert "FOREIGN-CANARY" not in response.content.decode()
+    assert not ClinicalNote.objects.exists()
+
+
+def test_a_draft_is_linked_and_unlinked_by_patch(
+    api_client_for, alice_practitioner, patient, alice_cares_for_patient, johns_appointment, marys_appointment
+):
+    api = api_client_for(alice_practitioner)
+    note = ClinicalNoteFactory(patient=patient, author=alice_practitioner)
+    url = f"/api/v1/notes/{note.id}/"
+
+    linked = api.patch(url, {"appointment": str(johns_appointment.id)})
+    text_only = api.patch(url, {"text": "Reviewed again."})
+    wrong = api.patch(url, {"appointment": str(marys_appointment.id)})
+    unlinked = api.patch(url, {"appointment": None})
+
+    assert (linked.status_code, linked.json()["appointment"]) == (200, str(johns_appointment.id))
+    assert text_only.json()["appointment"] == str(johns_appointment.id)
+    assert wrong.status_code == 400
+    assert wrong.json() == {"appointment": ["Choose one of this patient's appointments."]}
+    assert (unlinked.status_code, unlinked.json()["appointment"]) == (200, None)
+
+
+def test_a_signed_notes_appointment_cannot_be_changed(
+    api_client_for, alice_practitioner, patient, alice_cares_for_patient, johns_appointment
+):
+    note = ClinicalNoteFactory(patient=patient, author=alice_practitioner, signed=True)
+
+    response = api_client_for(alice_practitioner).patch(
+        f"/api/v1/notes/{note.id}/", {"appointment": str(johns_appointment.id)}
+    )
+
+    assert response.status_code == 409
+    note.refresh_from_db()
+    assert note.appointment_id is None
 
 
 def test_sections_must_be_the_templates_headings(

@@ -294,3 +294,47 @@ def test_save_and_sign_of_an_empty_note_saves_nothing(client_for, alice_practiti
     assert response.status_code == 400
     assert "Write something before signing" in response.content.decode()
     assert not ClinicalNote.objects.exists()
+
+
+def test_a_note_is_written_for_one_of_the_patients_appointments(
+    client_for, alice_practitioner, patient, alice_cares_for_patient, johns_appointment, marys_appointment
+):
+    client = client_for(alice_practitioner)
+    new_url = reverse("patients:note-create", kwargs={"patient_pk": patient.pk})
+
+    form = client.get(new_url).content.decode()
+    client.post(new_url, {"text": "Seen.", "appointment": str(johns_appointment.pk)})
+    detail = client.get(reverse("patients:detail", kwargs={"pk": patient.pk})).content.decode()
+
+    assert f'value="{johns_appointment.pk}"' in form and "Mon 7 Jan 2030 10:00" in form
+    assert f'value="{marys_appointment.pk}"' not in form
+    assert ClinicalNote.objects.get().appointment == johns_appointment
+    assert "For the appointment on 7 Jan 2030 10:00" in detail
+
+
+def test_another_patients_appointment_is_an_inline_error(
+    client_for, alice_practitioner, patient, alice_cares_for_patient, marys_appointment
+):
+    response = client_for(alice_practitioner).post(
+        reverse("patients:note-create", kwargs={"patient_pk": patient.pk}),
+        {"text": "Seen.", "appointment": str(marys_appointment.pk)},
+    )
+
+    assert response.status_code == 400
+    assert "Choose one of this patient&#x27;s appointments." in response.content.decode()
+    assert not ClinicalNote.objects.exists()
+
+
+def test_editing_a_draft_changes_its_appointment(
+    client_for, alice_practitioner, patient, alice_cares_for_patient, johns_appointment
+):
+    note = ClinicalNoteFactory(patient=patient, author=alice_practitioner, appointment=johns_appointment)
+    url = reverse("patients:note-edit", kwargs={"patient_pk": patient.pk, "pk": note.pk})
+    client = client_for(alice_practitioner)
+
+    page = client.get(url).content.decode()
+    client.post(url, {"text": "Seen.", "appointment": ""})
+
+    assert f'<option value="{johns_appointment.pk}" selected>' in page
+    note.refresh_from_db()
+    assert note.appointment_id is None

@@ -1,8 +1,10 @@
-"""Service rules: signed notes never change, addenda keep the original, NHS numbers stay unique."""
+"""Service rules: signed notes never change, addenda keep the original, NHS numbers stay unique,
+a note links only to its own patient's appointment and only while a draft."""
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 
 from core.exceptions import DomainError
 from patients import services
@@ -121,3 +123,68 @@ def test_a_template_needs_distinct_headings(clinic):
         services.note_template_create(organisation=clinic, name="Bad", section_headings=["Plan", "plan"])
     with pytest.raises(ValidationError):
         services.note_template_create(organisation=clinic, name="Empty", section_headings=[])
+
+
+# A note's appointment -------------------------------------------------------------------------
+
+
+def test_a_note_is_linked_to_its_patients_appointment(alice_practitioner, patient, johns_appointment):
+    note = services.note_create(patient=patient, author=alice_practitioner, text="Seen.", appointment=johns_appointment)
+
+    assert ClinicalNote.objects.get().appointment == johns_appointment
+    assert list(johns_appointment.clinical_notes.all()) == [note]
+
+
+def test_alice_cannot_link_johns_note_to_marys_appointment(alice_practitioner, patient, marys_appointment):
+    with pytest.raises(DomainError) as refused:
+        services.note_create(patient=patient, author=alice_practitioner, text="Seen.", appointment=marys_appointment)
+
+    assert refused.value.errors == {"appointment": ["Choose one of this patient's appointments."]}
+    assert not refused.value.conflict
+    assert not ClinicalNote.objects.exists()
+
+
+def test_alice_cannot_link_a_note_to_another_organisations_appointment(
+    alice_practitioner, patient, foreign_appointment
+):
+    note = services.note_create(patient=patient, author=alice_practitioner, text="Seen.")
+
+    with pytest.raises(DomainError) as refused:
+        services.note_update(note=note, editor=alice_practitioner, appointment=foreign_appointment)
+
+    assert "appointment" in refused.value.errors
+    note.refresh_from_db()
+    assert note.appointment_id is None
+
+
+def test_a_draft_is_linked_unlinked_and_left_alone(alice_practitioner, patient, johns_appointment):
+    note = services.note_create(patient=patient, author=alice_practitioner, text="Seen.")
+
+    linked = services.note_update(note=note, editor=alice_practitioner, appointment=johns_appointment)
+    untouched = services.note_update(note=note, editor=alice_practitioner, text="Seen again.")
+    unlinked = services.note_update(note=note, editor=alice_practitioner, appointment=None)
+
+    assert linked.appointment_id == johns_appointment.pk
+    assert untouched.appointment_id == johns_appointment.pk
+    assert unlinked.appointment_id is None
+
+
+def test_a_signed_notes_appointment_never_changes(alice_practitioner, patient, johns_appointment):
+    note = services.note_create(patient=patient, author=alice_practitioner, text="Seen.", sign=True)
+
+    with pytest.raises(DomainError) as refused:
+        services.note_update(note=note, editor=alice_practitioner, appointment=johns_appointment)
+
+    assert refused.value.conflict
+    note.refresh_from_db()
+    assert note.appointment_id is None
+
+
+def test_an_appointment_with_a_note_cannot_be_deleted(alice_practitioner, patient, johns_appointment):
+    services.note_create(
+        patient=patient, author=alice_practitioner, text="Seen.", appointment=johns_appointment, sign=True
+    )
+
+    with pytest.raises(ProtectedError):
+        johns_appointment.delete()
+    assert ClinicalNote.objects.get().appointment_id == johns_appointment.pk

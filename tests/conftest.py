@@ -2,17 +2,25 @@
 
 In Bath Physio (our clinic): Adam the admin, Alice and Paul the practitioners, Rita the
 receptionist. In Other Clinic (a foreign organisation): Olga, an admin, and Oscar, a
-practitioner. A test reads as a sentence: "Rita cannot read Alice's notes".
+practitioner. A test reads as a sentence: "Rita cannot read Alice's notes". Their family names
+are fixed, not generated, so a test asserting a patient's name is absent from some output can
+never be tripped by a staff member who happens to share it.
 """
 
 import socket
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from core.choices import Role
 from tests.factories import TEST_PASSWORD, LocationFactory, OrganisationFactory, StaffFactory
 
 LOOPBACK_PREFIXES = ("127.", "::1", "localhost")
+
+# A property either holds or it does not: how long an example takes on a loaded CI machine is
+# not part of it. Failing examples are printed with a blob to reproduce them.
+hypothesis_settings.register_profile("jelly", deadline=None, print_blob=True)
+hypothesis_settings.load_profile("jelly")
 
 
 @pytest.fixture(autouse=True)
@@ -70,32 +78,48 @@ def clinic_location(clinic):
 
 @pytest.fixture
 def adam_admin(clinic):
-    return StaffFactory(organisation=clinic, email="adam@bath.test", role=Role.ADMIN, given_name="Adam")
+    return StaffFactory(
+        organisation=clinic, email="adam@bath.test", role=Role.ADMIN, given_name="Adam", family_name="Ashworth"
+    )
 
 
 @pytest.fixture
 def alice_practitioner(clinic):
-    return StaffFactory(organisation=clinic, email="alice@bath.test", role=Role.PRACTITIONER, given_name="Alice")
+    return StaffFactory(
+        organisation=clinic, email="alice@bath.test", role=Role.PRACTITIONER, given_name="Alice", family_name="Archer"
+    )
 
 
 @pytest.fixture
 def paul_practitioner(clinic):
-    return StaffFactory(organisation=clinic, email="paul@bath.test", role=Role.PRACTITIONER, given_name="Paul")
+    return StaffFactory(
+        organisation=clinic, email="paul@bath.test", role=Role.PRACTITIONER, given_name="Paul", family_name="Pemberton"
+    )
 
 
 @pytest.fixture
 def rita_receptionist(clinic):
-    return StaffFactory(organisation=clinic, email="rita@bath.test", role=Role.RECEPTIONIST, given_name="Rita")
+    return StaffFactory(
+        organisation=clinic, email="rita@bath.test", role=Role.RECEPTIONIST, given_name="Rita", family_name="Rowe"
+    )
 
 
 @pytest.fixture
 def olga_other(other_clinic):
-    return StaffFactory(organisation=other_clinic, email="olga@other.test", role=Role.ADMIN, given_name="Olga")
+    return StaffFactory(
+        organisation=other_clinic, email="olga@other.test", role=Role.ADMIN, given_name="Olga", family_name="Olsen"
+    )
 
 
 @pytest.fixture
 def oscar_other_practitioner(other_clinic):
-    return StaffFactory(organisation=other_clinic, email="oscar@other.test", role=Role.PRACTITIONER, given_name="Oscar")
+    return StaffFactory(
+        organisation=other_clinic,
+        email="oscar@other.test",
+        role=Role.PRACTITIONER,
+        given_name="Oscar",
+        family_name="Osei",
+    )
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
-SCRIPT = """
+CHAIN_SCRIPT = """
 import django
 django.setup()
 from django.core.management import call_command
@@ -83,7 +83,8 @@ print("booking ok")
 """
 
 
-def test_the_chain_works_on_a_fresh_sqlite_database(tmp_path):
+def run_on_fresh_sqlite(tmp_path, script: str) -> str:
+    """Run `script` in a subprocess on a new SQLite database with development settings."""
     env = {
         "PATH": "/usr/bin:/bin",
         "LANG": "C.UTF-8",
@@ -92,22 +93,15 @@ def test_the_chain_works_on_a_fresh_sqlite_database(tmp_path):
         "DATABASE_URL": f"sqlite:///{tmp_path / 'dev.sqlite3'}",
     }
     result = subprocess.run(
-        [sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.strip().endswith("chain ok")
+    return result.stdout.strip()
+
+
+def test_the_chain_works_on_a_fresh_sqlite_database(tmp_path):
+    assert run_on_fresh_sqlite(tmp_path, CHAIN_SCRIPT).endswith("chain ok")
 
 
 def test_the_booking_rules_read_the_same_on_sqlite(tmp_path):
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "LANG": "C.UTF-8",
-        "DJANGO_SETTINGS_MODULE": "jelly.settings",
-        "DEBUG": "true",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'dev.sqlite3'}",
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", BOOKING_SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.strip().endswith("booking ok")
+    assert run_on_fresh_sqlite(tmp_path, BOOKING_SCRIPT).endswith("booking ok")

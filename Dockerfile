@@ -14,14 +14,15 @@ RUN pip install -r requirements.txt
 
 COPY . .
 
-# collectstatic imports the production settings, which refuse to start without a SECRET_KEY
-# and a FIELD_ENCRYPTION_KEY. These placeholders are set for that one step only; they never
-# reach the image's environment, and the real values come from the environment at run time.
+# collectstatic imports the production settings, which refuse to start without a SECRET_KEY,
+# a FIELD_ENCRYPTION_KEY and a SITE_URL. These placeholders are set for that one step only; they
+# never reach the image's environment, and the real values come from the environment at run time.
 ARG COLLECTSTATIC_SECRET_KEY=collectstatic-only-placeholder-never-used-to-sign-anything
 ARG COLLECTSTATIC_FIELD_ENCRYPTION_KEY=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
 RUN DEBUG=false \
     SECRET_KEY="$COLLECTSTATIC_SECRET_KEY" \
     FIELD_ENCRYPTION_KEY="$COLLECTSTATIC_FIELD_ENCRYPTION_KEY" \
+    SITE_URL=http://collectstatic.invalid \
     python manage.py collectstatic --no-input --verbosity 0
 
 # Run as an unprivileged user; the code and static files stay owned by root (read-only).

@@ -32,6 +32,7 @@ test: $(STAMP) lint
 	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
 	DEBUG=false SECRET_KEY=check-deploy-$$(date +%s)-a-long-random-enough-secret-key-value-for-checks \
 		FIELD_ENCRYPTION_KEY=2p1o1fF1nA0bxQJ6S6u2rZkq0x8J2PGlV1xgq3GoZ1E= ALLOWED_HOSTS=jelly.example \
+		SITE_URL=https://jelly.example \
 		DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python manage.py check --deploy --fail-level WARNING
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)

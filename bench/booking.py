@@ -106,6 +106,7 @@ class Server:
             "SECRET_KEY": "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
             "FIELD_ENCRYPTION_KEY": ",".join(settings.FIELD_ENCRYPTION_KEYS),
             "ALLOWED_HOSTS": "127.0.0.1",
+            "SITE_URL": self.url,
             "SECURE_SSL_REDIRECT": "false",
             "DATABASE_URL": database_url,
             "DATABASE_CONN_MAX_AGE": os.environ.get("BENCH_CONN_MAX_AGE", "60"),

@@ -14,6 +14,8 @@ class AppointmentStatus(models.TextChoices):
 # From each status, the statuses it may move to. Cancelled, completed and DNA are final.
 # Arrived may go back to booked (the front desk undoes a mistaken arrival) or be cancelled (the
 # practitioner falls ill), but only when staff cancel it on purpose: see `diary.services.appointment_cancel`.
+# Cancelled stays final here: bringing a future cancelled appointment back is its own action,
+# `diary.services.appointment_reinstate`, which books the slot again under every booking rule.
 STATUS_FLOW: dict[str, frozenset[str]] = {
     AppointmentStatus.BOOKED: frozenset(
         {AppointmentStatus.ARRIVED, AppointmentStatus.CANCELLED, AppointmentStatus.DID_NOT_ATTEND}
@@ -40,6 +42,7 @@ class ChangeKind(models.TextChoices):
     UPDATED = "updated", "Details changed"
     STATUS_CHANGED = "status_changed", "Status changed"
     CANCELLED = "cancelled", "Cancelled"
+    REINSTATED = "reinstated", "Reinstated after cancellation"
 
 
 class Weekday(models.IntegerChoices):

@@ -276,6 +276,17 @@ class CancelForm(forms.Form):
     scope = forms.ChoiceField(choices=SCOPE_CHOICES, initial="this", required=False, widget=forms.RadioSelect)
 
 
+class ReinstateForm(_ScopedForm):
+    """Reinstate a cancelled appointment: the version shown, and the two confirmations a booking
+    can ask for (the hours override only for admins)."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput())
+    allow_patient_overlap = forms.BooleanField(
+        label="Reinstate anyway: the patient may have two appointments at once", required=False
+    )
+    override_hours = forms.BooleanField(label="Admin override: outside working hours or time off", required=False)
+
+
 class DayForm(_ScopedForm):
     """The day view's controls (GET): any bad value falls back to its default."""
 

@@ -1,7 +1,7 @@
 """Writes for the diary: the one booking layer every entry point uses.
 
 Pages, the API, admin actions, the demo seeder and recurring series all book, move, reassign,
-change status and cancel through these functions, so every rule is applied the same way:
+change status, cancel and reinstate through these functions, so every rule is applied the same way:
 
 - a practitioner is never in two overlapping live appointments, nor is a room (half-open
   [start, end): touching is fine). Each booking locks the practitioner's staff row (and the
@@ -13,11 +13,13 @@ change status and cancel through these functions, so every rule is applied the s
 - outside the practitioner's working hours at that location, or in their time off: refused,
   unless an admin overrides (`override_hours`; ignored for other roles);
 - a change carries the `version` it was based on; a stale one is refused, never applied;
-- statuses follow `diary.choices.STATUS_FLOW`; completed and DNA only once started.
+- statuses follow `diary.choices.STATUS_FLOW`; completed and DNA only once started. A cancelled
+  appointment that has not started yet may be reinstated (`appointment_reinstate`): booked again
+  only if a booking of the same slot would pass every rule above.
 
 Lock order, to rule out deadlocks: appointment rows first (by start, id), then staff rows (by
-id), then room rows (by id). Every create, reschedule, reassignment, status change and
-cancellation writes an `AppointmentChange` in the same transaction, and hands it to the
+id), then room rows (by id). Every create, reschedule, reassignment, status change, cancellation
+and reinstatement writes an `AppointmentChange` in the same transaction, and hands it to the
 listeners registered with `diary.change_listeners` (the integrations outbox), still inside it.
 
 Rule violations raise `core.exceptions.DomainError` (`conflict=True` → HTTP 409 for clashes and
@@ -310,6 +312,28 @@ def _raise_first(problems: list[Problem]) -> None:
         raise problems[0].error()
 
 
+def _check_bookable(
+    appointment: Appointment, *, actor: Staff, allow_patient_overlap: bool, override_hours: bool
+) -> None:
+    """The booking rule set, for a slot about to become live (a new booking, a reinstatement):
+    no clash for the practitioner or room, the patient overlap unless allowed, working hours and
+    time off unless an admin overrides. Call it under the practitioner's (and room's) lock."""
+    _raise_first(
+        _rule_problems(
+            appointment,
+            actor=actor,
+            allow_patient_overlap=allow_patient_overlap,
+            override_hours=override_hours,
+            check_hours=True,
+        )
+    )
+
+
+def _check_service_offered(service: Service) -> None:
+    if not service.is_active:
+        raise DomainError("This service is no longer offered.", errors={"service": ["Choose an active service."]})
+
+
 def _constraint_name(exc: IntegrityError) -> str | None:
     cause = exc.__cause__
     diag = getattr(cause, "diag", None)
@@ -407,8 +431,7 @@ def _new_appointment(
     start = as_utc(start)
     end = as_utc(end) if end is not None else start + timedelta(minutes=service.duration_minutes)
     _check_times(start, end)
-    if not service.is_active:
-        raise DomainError("This service is no longer offered.", errors={"service": ["Choose an active service."]})
+    _check_service_offered(service)
     now = timezone.now()
     appointment = Appointment(
         organisation_id=actor.organisation_id,
@@ -432,14 +455,8 @@ def _new_appointment(
 
 
 def _book_locked(appointment: Appointment, *, actor, allow_patient_overlap, override_hours) -> Appointment:
-    _raise_first(
-        _rule_problems(
-            appointment,
-            actor=actor,
-            allow_patient_overlap=allow_patient_overlap,
-            override_hours=override_hours,
-            check_hours=True,
-        )
+    _check_bookable(
+        appointment, actor=actor, allow_patient_overlap=allow_patient_overlap, override_hours=override_hours
     )
     _save(appointment)
     _record(
@@ -513,8 +530,7 @@ def _apply_move(
     appointment.start, appointment.end = as_utc(appointment.start), as_utc(appointment.end)
     old_duration = appointment.end - appointment.start
     if service is not None and service.pk != appointment.service_id:
-        if not service.is_active:
-            raise DomainError("This service is no longer offered.", errors={"service": ["Choose an active service."]})
+        _check_service_offered(service)
         appointment.service = service
         if end is None:
             old_duration = timedelta(minutes=service.duration_minutes)
@@ -716,6 +732,57 @@ def appointment_set_status(
         message = "The patient has arrived, so the appointment is cancelled only when staff confirm it."
         raise DomainError(message, errors={"status": [message]})
     return _set_status_locked(locked, actor=actor, status=status, reason=reason)
+
+
+@transaction.atomic
+def appointment_reinstate(
+    *,
+    actor: Staff,
+    appointment: Appointment,
+    version: int | None = None,
+    allow_patient_overlap: bool = False,
+    override_hours: bool = False,
+) -> Appointment:
+    """Book a cancelled appointment again, as it was (same patient, practitioner, time, place).
+
+    Only a cancelled appointment that has not started yet. Its slot was given up when it was
+    cancelled, so it comes back only under the booking rules, exactly as a new booking of that
+    slot would (`_check_bookable`, after the same locks): a clash with the practitioner or the
+    room is refused (409, naming it); the patient's own overlap only with
+    `allow_patient_overlap`; outside hours or in time off only with an admin's `override_hours`.
+    A stale `version` is refused (409). The cancellation reason is cleared and a `reinstated`
+    change record written, so the outbox and patient email follow as for any change.
+
+    `STATUS_FLOW` keeps cancelled final for status changes: this is the only way back.
+    """
+    locked = _locked(appointment, version)
+    if locked.status != AppointmentStatus.CANCELLED:
+        message = f"Only a cancelled appointment can be reinstated; this one is {locked.get_status_display().lower()}."
+        raise DomainError(message, errors={"status": [message]})
+    if timezone.now() >= locked.start:
+        message = "This appointment's time has already come; book the patient a new appointment instead."
+        raise DomainError(message, errors={"start": [message]})
+    _check_service_offered(locked.service)
+    _lock_staff([locked.practitioner_id])
+    _lock_rooms([locked.room_id])
+    before = _snapshot(locked)
+    locked.status = AppointmentStatus.BOOKED
+    locked.cancellation_reason = ""
+    # Checked as a booking would be: the practitioner must still be an active practitioner here.
+    locked.full_clean(exclude=_LOADED_FOREIGN_KEYS, validate_unique=False, validate_constraints=False)
+    _check_bookable(locked, actor=actor, allow_patient_overlap=allow_patient_overlap, override_hours=override_hours)
+    locked.version += 1
+    locked.updated_by = actor
+    locked.updated_at = timezone.now()
+    # The exclusion constraints ignore cancelled rows, so making this row live again is when a
+    # booking that raced past the check above is caught: `_save` turns that into the conflict.
+    _save(locked)
+    changes = {
+        "status": {"from": before["status"], "to": locked.status},
+        "previous": {key: before[key] for key in ("practitioner", "start", "end")},
+    }
+    _record(locked, kind=ChangeKind.REINSTATED, changes=changes, by=actor)
+    return locked
 
 
 # --- Recurring series ---------------------------------------------------------------------

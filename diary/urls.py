@@ -13,6 +13,7 @@ urlpatterns = [
     path("appointments/<uuid:pk>/", views.AppointmentDetailView.as_view(), name="appointment"),
     path("appointments/<uuid:pk>/status/", views.AppointmentStatusView.as_view(), name="status"),
     path("appointments/<uuid:pk>/cancel/", views.AppointmentCancelView.as_view(), name="cancel"),
+    path("appointments/<uuid:pk>/reinstate/", views.AppointmentReinstateView.as_view(), name="reinstate"),
     path("appointments/<uuid:pk>/reschedule/", views.AppointmentRescheduleView.as_view(), name="reschedule"),
     path("appointments/<uuid:pk>/move/", views.AppointmentMoveView.as_view(), name="move"),
 ]

@@ -1,9 +1,9 @@
 """Diary pages (HTMX, server-rendered). Every row comes from `visible_to(request.user)` through
 `diary.selectors`; every change goes through `diary.services`.
 
-All roles use the diary: everyone reads it and books, moves and cancels. The forms in the side
-panel are fragments when HTMX asks for them and whole pages otherwise, so the diary also works
-without JavaScript (except dragging, which has the reschedule form as its keyboard twin).
+All roles use the diary: everyone reads it and books, moves, cancels and reinstates. The forms in
+the side panel are fragments when HTMX asks for them and whole pages otherwise, so the diary also
+works without JavaScript (except dragging, which has the reschedule form as its keyboard twin).
 """
 
 from collections import defaultdict
@@ -31,6 +31,7 @@ from diary.forms import (
     DayForm,
     FindSlotForm,
     MoveForm,
+    ReinstateForm,
     RescheduleForm,
     StatusForm,
     WeekForm,
@@ -101,6 +102,8 @@ def _actions(appointment: Appointment) -> dict:
         # leaves arrived ones alone, so it would not cancel the one on screen).
         "can_cancel_following": bool(appointment.series_id) and appointment.status == AppointmentStatus.BOOKED,
         "can_reschedule": appointment.status in (AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED),
+        # Cancelled is final for status changes; a future one may still be booked again.
+        "can_reinstate": appointment.status == AppointmentStatus.CANCELLED and not started,
     }
 
 
@@ -378,7 +381,7 @@ class PatientOptionsView(DiaryMixin, View):
 
 
 class AppointmentDetailView(PanelMixin, View):
-    """Details with arrive / complete / DNA / cancel / reschedule actions."""
+    """Details with arrive / complete / DNA / cancel / reschedule / reinstate actions."""
 
     model = Appointment
     panel_template = "diary/_appointment.html"
@@ -456,6 +459,42 @@ class AppointmentCancelView(AppointmentStatusView):
             context = self.appointment_context(appointment, error=error.message)
             return self.render_panel(context, status=409 if error.conflict else 400)
         return self.done(appointment.pk, message)
+
+
+class AppointmentReinstateView(AppointmentStatusView):
+    """Book a cancelled future appointment again, by the booking rules (`appointment_reinstate`).
+
+    A refusal is shown like the other actions'; when the rules ask for a confirmation (the
+    patient's own overlap, or an admin's hours override) its checkbox is shown with it, and
+    sending again with it ticked goes ahead.
+    """
+
+    def post(self, request, *args, **kwargs):
+        appointment = self.get_appointment()
+        form = ReinstateForm(request.POST, user=request.user)
+        if not form.is_valid():
+            return self.render_panel(self.appointment_context(appointment, error="Reload and try again."), status=400)
+        data = form.cleaned_data
+        try:
+            services.appointment_reinstate(
+                actor=request.user,
+                appointment=appointment,
+                version=data["version"],
+                allow_patient_overlap=data.get("allow_patient_overlap", False),
+                override_hours=data.get("override_hours", False),
+            )
+        except DomainError as error:
+            return self.refused(form, error.message, asked=set(error.errors), status=409 if error.conflict else 400)
+        except ValidationError as error:  # the appointment no longer validates, e.g. its practitioner left
+            return self.refused(form, " ".join(error.messages), asked=set(), status=400)
+        return self.done(appointment.pk, "Reinstated: the appointment is booked again.")
+
+    def refused(self, form: ReinstateForm, message: str, *, asked: set, status: int):
+        # The confirmations the rules ask for now, and those already given (another may follow).
+        options = [name for name in ("allow_patient_overlap", "override_hours") if name in form.fields]
+        confirm = {name for name in options if name in asked or form.cleaned_data.get(name)}
+        context = self.appointment_context(self.get_appointment(), error=message, reinstate_form=form, confirm=confirm)
+        return self.render_panel(context, status=status)
 
 
 class AppointmentRescheduleView(PanelMixin, View):

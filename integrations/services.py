@@ -16,9 +16,9 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Case, Exists, F, OuterRef, Value, When
-from django.urls import reverse
 from django.utils import timezone
 
+from core.links import absolute_url
 from core.models import Organisation, Staff
 from diary.choices import AppointmentStatus, ChangeKind
 from diary.models import Appointment
@@ -39,6 +39,7 @@ from privacy.outbound import Destination, OutboundLeak, release
 logger = logging.getLogger(__name__)
 
 SUPERSEDED = "Superseded: the appointment was cancelled before this was sent."
+SUPERSEDED_BY_REINSTATEMENT = "Superseded: the appointment was reinstated before this was sent."
 UNCERTAIN = (
     "The sender stopped while handing this to Gmail or the mail server: it may have been sent. Check before retrying."
 )
@@ -192,7 +193,7 @@ def google_connection_broken_notify(*, connection_id) -> bool:
             f"Hello {connection.staff.given_name or connection.staff},\n\n"
             "Google stopped accepting Jelly's access to your account, so your appointments are not "
             "being added to your Google Calendar (and clinic email is not sent from your Gmail).\n\n"
-            f"Please connect Google again in Jelly: {reverse('google:connection')}\n"
+            f"Please connect Google again in Jelly: {absolute_url('google:connection')}\n"
             "Nothing is lost: everything waiting is sent once you reconnect.\n"
         ),
         from_email=settings.DEFAULT_FROM_EMAIL,
@@ -391,7 +392,7 @@ def email_delivery_create(
 
 
 def _appointment_email_kind(change) -> str | None:
-    if change.kind == ChangeKind.CREATED:
+    if change.kind in (ChangeKind.CREATED, ChangeKind.REINSTATED):
         return EmailKind.CONFIRMATION
     if change.kind in (ChangeKind.RESCHEDULED, ChangeKind.REASSIGNED):
         return EmailKind.CHANGE
@@ -408,6 +409,9 @@ def emails_on_appointment_change(change) -> None:
     Coalesced while unsent: a change to an appointment whose confirmation (or earlier change
     email) is still waiting re-renders that message instead of adding another; a cancellation
     withdraws the waiting ones and is sent only if the patient was emailed about it before.
+    A reinstatement withdraws a cancellation still waiting and confirms the booking again (the
+    confirmation's wording, a key of its own per reinstatement): whatever the patient was told
+    last, a cancellation or nothing at all, it says the appointment stands.
     No email about appointments already started.
     """
     kind = _appointment_email_kind(change)
@@ -419,18 +423,17 @@ def emails_on_appointment_change(change) -> None:
     if not integration_settings_for(appointment.organisation_id).appointment_emails_enabled:
         return
     waiting = []
-    if kind != EmailKind.CONFIRMATION:  # a new appointment has no email waiting yet
+    if change.kind != ChangeKind.CREATED:  # a new appointment has no email waiting yet
         waiting = list(
             EmailDelivery.objects.select_for_update()
             .filter(appointment=appointment, status=EmailStatus.PENDING, lease_token__isnull=True)
             .exclude(kind=EmailKind.LETTER)
             .order_by("pk")
         )
+    if change.kind == ChangeKind.REINSTATED:
+        _withdraw(waiting, reason=SUPERSEDED_BY_REINSTATEMENT)
     if kind == EmailKind.CANCELLATION:
-        if waiting:
-            ids = [delivery.pk for delivery in waiting]
-            OutgoingEmail.objects.filter(delivery_id__in=ids).delete()
-            EmailDelivery.objects.filter(pk__in=ids).update(status=EmailStatus.SKIPPED, skip_reason=SUPERSEDED)
+        _withdraw(waiting, reason=SUPERSEDED)
         told = EmailDelivery.objects.filter(
             appointment=appointment, status__in=[EmailStatus.SENT, EmailStatus.SENDING]
         ).exists()
@@ -445,11 +448,15 @@ def emails_on_appointment_change(change) -> None:
         if unsent is not None:
             _rerender(unsent, appointment, values())
             return
-    dedupe_key = {
-        EmailKind.CONFIRMATION: f"confirmation:{appointment.pk}",
-        EmailKind.CHANGE: f"change:{appointment.pk}:v{appointment.version}",
-        EmailKind.CANCELLATION: f"cancellation:{appointment.pk}",
-    }[kind]
+    if change.kind == ChangeKind.REINSTATED:
+        dedupe_key = f"reinstatement:{appointment.pk}:v{appointment.version}"
+    else:
+        # Versioned where it can happen again: a reinstated appointment may be cancelled again.
+        dedupe_key = {
+            EmailKind.CONFIRMATION: f"confirmation:{appointment.pk}",
+            EmailKind.CHANGE: f"change:{appointment.pk}:v{appointment.version}",
+            EmailKind.CANCELLATION: f"cancellation:{appointment.pk}:v{appointment.version}",
+        }[kind]
     email_delivery_create(
         kind=kind,
         patient=appointment.patient,
@@ -458,6 +465,14 @@ def emails_on_appointment_change(change) -> None:
         dedupe_key=dedupe_key,
         values=values,
     )
+
+
+def _withdraw(waiting: list[EmailDelivery], *, reason: str) -> None:
+    """Unsent emails that no longer say what is true: never sent, their messages deleted."""
+    if waiting:
+        ids = [delivery.pk for delivery in waiting]
+        OutgoingEmail.objects.filter(delivery_id__in=ids).delete()
+        EmailDelivery.objects.filter(pk__in=ids).update(status=EmailStatus.SKIPPED, skip_reason=reason)
 
 
 def _rerender(delivery: EmailDelivery, appointment, values: dict) -> None:

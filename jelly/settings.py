@@ -5,8 +5,10 @@ with it off the settings are production-hard (`manage.py check --deploy` prints 
 Every secret may also come from a file named by `NAME_FILE` (Docker/Kubernetes secrets).
 """
 
+import re
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -50,6 +52,29 @@ def integer(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}") from exc
 
 
+def site_address(name: str, raw: str) -> str:
+    """An http(s) scheme and host (and port), nothing more: a trailing slash is dropped; a path,
+    query, fragment or login fails at start."""
+    value = raw.strip()
+    malformed = f"{name} must be an http(s) URL with a host, e.g. https://jelly.example.com, not {raw!r}"
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError as exc:  # an unclosed "[", or a port that is not a number up to 65535
+        raise ImproperlyConfigured(malformed) from exc
+    host = parts.hostname or ""
+    if (
+        parts.scheme not in ("http", "https")
+        or port == 0
+        or not re.fullmatch(r"[a-z0-9][a-z0-9.\-]*|[0-9a-f:.]+", host)
+    ):
+        raise ImproperlyConfigured(malformed)
+    if parts.path not in ("", "/") or "?" in value or "#" in value or "@" in parts.netloc:
+        raise ImproperlyConfigured(f"{name} must be a scheme and host only (no path, query or login), not {raw!r}")
+    netloc = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme}://{netloc}" + (f":{port}" if port is not None else "")
+
+
 DEBUG = boolean("DEBUG", False)
 
 SECRET_KEY = secret("SECRET_KEY", default="")
@@ -60,6 +85,18 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# Where staff reach Jelly, e.g. https://jelly.example-clinic.co.uk: links in email are built on
+# it (`core.links`), because an email is often sent by a worker with no request to read a host
+# from. Scheme and host only; Jelly is served at the root of it.
+SITE_URL = env.str("SITE_URL", default="")
+if not SITE_URL:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SITE_URL must be set when DEBUG is off (where staff reach Jelly, e.g. https://jelly.example.com)."
+        )
+    SITE_URL = "http://127.0.0.1:8000"
+SITE_URL = site_address("SITE_URL", SITE_URL)
 
 # Fernet keys, newest first; older keys still decrypt so they can be rotated out.
 FIELD_ENCRYPTION_KEYS = [key.strip() for key in (secret("FIELD_ENCRYPTION_KEY") or "").split(",") if key.strip()]
@@ -392,11 +429,14 @@ if INTEGRATIONS_OUTBOX_MAX_ATTEMPTS < 1 or INTEGRATIONS_DRAIN_WORKERS < 1:
     raise ImproperlyConfigured("INTEGRATIONS_OUTBOX_MAX_ATTEMPTS and INTEGRATIONS_DRAIN_WORKERS must be at least 1.")
 if not 0 < INTEGRATIONS_OUTBOX_BACKOFF_BASE_SECONDS <= INTEGRATIONS_OUTBOX_BACKOFF_CAP_SECONDS:
     raise ImproperlyConfigured("INTEGRATIONS_OUTBOX_BACKOFF_BASE_SECONDS must be positive and at most the cap.")
-# No call starts unless it can end before the lease does (one timeout, plus a second, to spare).
-INTEGRATIONS_OUTBOX_LEASE_MARGIN_SECONDS = max(GOOGLE_HTTP_TIMEOUT_SECONDS, ZOOM_HTTP_TIMEOUT_SECONDS) + 1
+# No call starts unless it can end before the lease does, with time to spare for recording its
+# outcome: one timeout plus five seconds, so a busy worker that stalls between a provider's
+# answer and writing it down still does so inside its lease (after the lease another worker may
+# push the same row, and a create recorded by neither would be left in the provider).
+INTEGRATIONS_OUTBOX_LEASE_MARGIN_SECONDS = max(GOOGLE_HTTP_TIMEOUT_SECONDS, ZOOM_HTTP_TIMEOUT_SECONDS) + 5
 if INTEGRATIONS_OUTBOX_LEASE_SECONDS <= 2 * INTEGRATIONS_OUTBOX_LEASE_MARGIN_SECONDS:
     raise ImproperlyConfigured(
-        "INTEGRATIONS_OUTBOX_LEASE_SECONDS must be more than twice the longest HTTP timeout plus one second."
+        "INTEGRATIONS_OUTBOX_LEASE_SECONDS must be more than twice the longest HTTP timeout plus five seconds."
     )
 from celery.schedules import crontab  # noqa: E402 - only the beat schedule below needs it
 

@@ -26,7 +26,7 @@ DOCKERIGNORE = ROOT / ".dockerignore"
 
 APP_SERVICES = ["migrate", "web", "worker", "beat"]
 LONG_RUNNING = ["postgres", "redis", "web", "worker", "beat"]
-REQUIRED_APP_ENV = ["DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY", "FIELD_ENCRYPTION_KEY"]
+REQUIRED_APP_ENV = ["DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY", "FIELD_ENCRYPTION_KEY", "SITE_URL"]
 WEB_COMMAND = ["gunicorn", "jelly.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60"]
 INTERPOLATION = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
 
@@ -135,8 +135,8 @@ def test_jelly_services_get_each_required_variable(services, name, variable):
     assert environment.get(variable), f"{name} lacks {variable}"
 
 
-@pytest.mark.parametrize("variable", ["SECRET_KEY", "FIELD_ENCRYPTION_KEY"])
-def test_secrets_come_from_the_host_and_compose_refuses_to_start_without_them(services, variable):
+@pytest.mark.parametrize("variable", ["SECRET_KEY", "FIELD_ENCRYPTION_KEY", "SITE_URL"])
+def test_secrets_and_the_site_url_come_from_the_host_and_compose_refuses_to_start_without_them(services, variable):
     environment = services["web"]["environment"]
 
     assert re.fullmatch(rf"\$\{{{variable}:\?[^}}]+\}}", environment[variable])
@@ -254,6 +254,7 @@ def test_compose_environment_starts_the_real_settings_production_hard(services):
         "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
         "POSTGRES_PASSWORD": "pw123",
         "ALLOWED_HOSTS": "jelly.example",
+        "SITE_URL": "https://jelly.example/",
     }
     environment = {name: interpolate(value, host_env) for name, value in services["web"]["environment"].items()}
     dump = (
@@ -261,7 +262,7 @@ def test_compose_environment_starts_the_real_settings_production_hard(services):
         "'debug': s.DEBUG, 'ssl': s.SECURE_SSL_REDIRECT, 'hsts': s.SECURE_HSTS_SECONDS,"
         "'db': [s.DATABASES['default']['HOST'], s.DATABASES['default']['NAME']],"
         "'eager': s.CELERY_TASK_ALWAYS_EAGER, 'tz': s.TIME_ZONE, 'hosts': s.ALLOWED_HOSTS,"
-        "'axes': s.AXES_FAILURE_LIMIT, 'idle': s.SESSION_IDLE_TIMEOUT_MINUTES}))"
+        "'axes': s.AXES_FAILURE_LIMIT, 'idle': s.SESSION_IDLE_TIMEOUT_MINUTES, 'site': s.SITE_URL}))"
     )
     result = subprocess.run(
         [sys.executable, "-c", dump],
@@ -283,6 +284,7 @@ def test_compose_environment_starts_the_real_settings_production_hard(services):
         "hosts": ["jelly.example"],
         "axes": 5,
         "idle": 30,
+        "site": "https://jelly.example",
     }
 
 
@@ -310,6 +312,7 @@ def test_dockerfile_installs_requirements_and_collects_static_with_placeholders_
     assert "DEBUG=false" in collectstatic
     assert 'SECRET_KEY="$COLLECTSTATIC_SECRET_KEY"' in collectstatic
     assert 'FIELD_ENCRYPTION_KEY="$COLLECTSTATIC_FIELD_ENCRYPTION_KEY"' in collectstatic
+    assert re.search(r"\bSITE_URL=https?://\S+", collectstatic)
     Fernet(args["COLLECTSTATIC_FIELD_ENCRYPTION_KEY"].encode())
     # The placeholders never become the image's environment, where they would outlive the build.
     assert not any(k in ("ENV", "ARG") and re.match(r"(SECRET_KEY|FIELD_ENCRYPTION_KEY)\b", r) for k, r in instructions)

@@ -170,6 +170,18 @@ class AppointmentStatusSerializer(serializers.Serializer):
     )
 
 
+class AppointmentReinstateSerializer(serializers.Serializer):
+    version = serializers.IntegerField(
+        min_value=1, required=False, help_text="The version you read; a stale one gets 409."
+    )
+    allow_patient_overlap = serializers.BooleanField(
+        required=False, default=False, help_text="Reinstate even though the patient has another appointment then."
+    )
+    override_hours = serializers.BooleanField(
+        required=False, default=False, help_text="Reinstate outside working hours or in time off (admins only)."
+    )
+
+
 class AvailabilityQuerySerializer(OrganisationScopedSerializerMixin, serializers.Serializer):
     service = serializers.PrimaryKeyRelatedField(queryset=Service.objects.none())
     practitioner = serializers.PrimaryKeyRelatedField(queryset=Staff.objects.none(), required=False)

@@ -11,6 +11,7 @@ appointment_list = views.AppointmentViewSet.as_view({"get": "list", "post": "cre
 appointment_detail = views.AppointmentViewSet.as_view({"get": "retrieve", "patch": "partial_update"})
 appointment_cancel = views.AppointmentViewSet.as_view({"post": "cancel"})
 appointment_status = views.AppointmentViewSet.as_view({"post": "set_status"})
+appointment_reinstate = views.AppointmentViewSet.as_view({"post": "reinstate"})
 
 urlpatterns = [
     path("practitioners/", views.PractitionerViewSet.as_view({"get": "list"}), name="api-practitioner-list"),
@@ -25,5 +26,6 @@ urlpatterns = [
     path("appointments/<uuid:pk>/", appointment_detail, name="api-appointment-detail"),
     path("appointments/<uuid:pk>/cancel/", appointment_cancel, name="api-appointment-cancel"),
     path("appointments/<uuid:pk>/status/", appointment_status, name="api-appointment-status"),
+    path("appointments/<uuid:pk>/reinstate/", appointment_reinstate, name="api-appointment-reinstate"),
     path("availability/", views.AvailabilityView.as_view(), name="api-availability"),
 ]

@@ -1,8 +1,8 @@
 """Diary API. Tenancy comes from `OrganisationScopedMixin`; every write goes through
 `diary.services` (rule violations become 400/409 in `core.api.exceptions`).
 
-Everyone reads the diary and books, moves and cancels. Admins manage services, locations and
-working hours; a practitioner may also set their own working hours.
+Everyone reads the diary and books, moves, cancels and reinstates. Admins manage services,
+locations and working hours; a practitioner may also set their own working hours.
 """
 
 from django.shortcuts import get_object_or_404
@@ -22,6 +22,7 @@ from diary import selectors, services
 from diary.api.serializers import (
     AppointmentCancelSerializer,
     AppointmentCreateSerializer,
+    AppointmentReinstateSerializer,
     AppointmentSerializer,
     AppointmentStatusSerializer,
     AppointmentUpdateSerializer,
@@ -121,8 +122,9 @@ class WorkingHoursView(OrganisationScopedMixin, GenericAPIView):
 
 class AppointmentViewSet(OrganisationScopedMixin, viewsets.GenericViewSet):
     """`GET/POST /appointments/` (`?start=&end=&practitioner=&patient=`), `GET/PATCH
-    /appointments/{id}/` (PATCH must send `version`), `POST /appointments/{id}/cancel/` and
-    `POST /appointments/{id}/status/`. Clashes and stale versions answer 409."""
+    /appointments/{id}/` (PATCH must send `version`), `POST /appointments/{id}/cancel/`,
+    `POST /appointments/{id}/status/` and `POST /appointments/{id}/reinstate/`. Clashes and stale
+    versions answer 409."""
 
     queryset = Appointment.objects.select_related("patient", "practitioner", "service", "location", "room")
     serializer_class = AppointmentSerializer
@@ -156,27 +158,36 @@ class AppointmentViewSet(OrganisationScopedMixin, viewsets.GenericViewSet):
         appointment = services.appointment_reschedule(actor=request.user, appointment=appointment, **changes)
         return self._respond(appointment)
 
+    def _act(self, request, serializer_class, service):
+        """An action on one appointment: its input checked by `serializer_class`, done by `service`."""
+        appointment = self.get_object()
+        serializer = serializer_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return self._respond(service(actor=request.user, appointment=appointment, **serializer.validated_data))
+
     @extend_schema(request=AppointmentCancelSerializer, responses=AppointmentSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        appointment = self.get_object()
-        serializer = AppointmentCancelSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        appointment = services.appointment_cancel(
-            actor=request.user, appointment=appointment, **serializer.validated_data
-        )
-        return self._respond(appointment)
+        return self._act(request, AppointmentCancelSerializer, services.appointment_cancel)
 
     @extend_schema(request=AppointmentStatusSerializer, responses=AppointmentSerializer)
     @action(detail=True, methods=["post"], url_path="status")
     def set_status(self, request, pk=None):
-        appointment = self.get_object()
-        serializer = AppointmentStatusSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        appointment = services.appointment_set_status(
-            actor=request.user, appointment=appointment, **serializer.validated_data
-        )
-        return self._respond(appointment)
+        return self._act(request, AppointmentStatusSerializer, services.appointment_set_status)
+
+    @extend_schema(
+        request=AppointmentReinstateSerializer,
+        responses=AppointmentSerializer,
+        description=(
+            "Book a cancelled appointment that has not started again, by the booking rules: 409 on a "
+            "clash (named) or a stale version, or for the patient's own overlap until "
+            "`allow_patient_overlap`; 400 if it is not cancelled, has started, or is outside hours "
+            "(admins may `override_hours`)."
+        ),
+    )
+    @action(detail=True, methods=["post"])
+    def reinstate(self, request, pk=None):
+        return self._act(request, AppointmentReinstateSerializer, services.appointment_reinstate)
 
 
 class AvailabilityView(APIView):

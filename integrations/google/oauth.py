@@ -20,11 +20,11 @@ import google_auth_httplib2
 import httplib2
 import requests
 from django.conf import settings
-from django.urls import reverse
 from google.oauth2.credentials import Credentials
 from google_auth_oauthlib.flow import Flow
 from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 
+from core.links import absolute_url
 from integrations.google.choices import PURPOSE_SCOPES, Purpose
 from integrations.google.exceptions import (
     AuthorisationFailed,
@@ -68,19 +68,21 @@ def client_config() -> dict:
     }
 
 
-def redirect_uri(request) -> str:
-    """The callback URL to register in the Google Cloud console (https behind a TLS proxy)."""
-    return request.build_absolute_uri(reverse("google:callback"))
+def redirect_uri() -> str:
+    """The callback URL to register in the Google Cloud console: built on `SITE_URL`, so it is
+    the same whatever Host header or proxy a request came through, and always matches the
+    registered one."""
+    return absolute_url("google:callback")
 
 
-def build_flow(request, scopes: list[str], **kwargs) -> Flow:
-    return Flow.from_client_config(client_config(), scopes=scopes, redirect_uri=redirect_uri(request), **kwargs)
+def build_flow(scopes: list[str], **kwargs) -> Flow:
+    return Flow.from_client_config(client_config(), scopes=scopes, redirect_uri=redirect_uri(), **kwargs)
 
 
 def authorisation_url(request, purpose: str) -> str:
     """Google's consent URL for one purpose; the state and PKCE verifier wait in the session."""
     scopes = [PURPOSE_SCOPES[Purpose(purpose)]]
-    flow = build_flow(request, scopes)
+    flow = build_flow(scopes)
     url, state = flow.authorization_url(
         access_type="offline",
         include_granted_scopes="true",
@@ -100,10 +102,9 @@ def pending_authorisation(request, state: str | None) -> dict | None:
     return pending
 
 
-def exchange_code(request, pending: dict, code: str) -> GrantedTokens:
+def exchange_code(pending: dict, code: str) -> GrantedTokens:
     """Swap the authorisation code for tokens, with the PKCE verifier from the consent step."""
     flow = build_flow(
-        request,
         [PURPOSE_SCOPES[Purpose(pending["purpose"])]],
         state=pending["state"],
         code_verifier=pending["code_verifier"],

@@ -7,7 +7,9 @@ A push makes Google match the appointment's current state:
 - every other place Jelly put it (the previous practitioner's calendar after a reassignment,
   the calendar of someone disconnecting with "remove my events") has it deleted first;
 - the event id is derived from the appointment id, so a retried insert can never make a second
-  event (409 → patch), and a delete of something already gone (404/410) is done.
+  event (409 → patch), and a delete of something already gone (404/410) is done. Google keeps a
+  deleted event, status "cancelled", under its id: a reinstated appointment's insert meets it
+  (409) and the patch, which sets the status too, makes it confirmed again.
 
 A practitioner whose connection is broken blocks only their own appointments; a copy left in a
 broken calendar is remembered in `remote_stale` and removed once they reconnect. A copy in a

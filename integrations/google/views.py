@@ -100,7 +100,7 @@ class GoogleCallbackView(StaffRequiredMixin, View):
         if not code:
             return refusal(request, "Google did not send an authorisation code. Please try again.")
         try:
-            tokens = oauth.exchange_code(request, pending, code)
+            tokens = oauth.exchange_code(pending, code)
             google_connection_store(staff=request.user, tokens=tokens)
         except AuthorisationFailed as exc:
             messages.error(request, exc.message)

@@ -8,7 +8,10 @@ class ZoomConfig(AppConfig):
     verbose_name = "Zoom telehealth"
 
     def ready(self):
+        from diary import change_listeners
         from integrations import outbox
+        from integrations.zoom import services
         from integrations.zoom.sync import ZoomMeetingDestination
 
         outbox.register_destination(ZoomMeetingDestination)
+        change_listeners.register(services.meeting_request_on_appointment_change)

@@ -119,7 +119,8 @@ class ZoomMeetingRequest(TenantModel):
     Staff ask for a meeting ("Create Zoom meeting", "Start Zoom call", "Email Zoom link"), or the
     organisation's auto-create for telehealth does (the row is then made at the first create).
     `withdrawn_at` says a meeting is no longer wanted (deleted in Zoom by its host while the
-    appointment could not be cancelled); a new request from staff clears it.
+    appointment could not be cancelled, or the appointment was cancelled and then reinstated
+    where meetings are not made automatically); a new request from staff clears it.
 
     `create_started_for` protects "never two meetings for one appointment": it is written, and
     committed, before Jelly asks Zoom to create a meeting and cleared in the transaction that

@@ -6,6 +6,7 @@
 - Meetings Jelly mirrors, and their append-only audit: requested, created, changed, retired,
   deleted (the outbox destination in `sync` calls Zoom between these writes).
 - The Zoom rows of the integrations outbox, for reasons the diary does not record.
+- A reinstated appointment: its meeting request, reset as for a new booking.
 - Zoom → the diary: a meeting changed or deleted in Zoom moves or cancels its appointment.
 - Webhook deliveries: record (idempotent), then process in a task.
 """
@@ -24,12 +25,12 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db import connection as db_connection
 from django.db.models import F
-from django.urls import reverse
 from django.utils import timezone
 
 from core.exceptions import DomainError
+from core.links import absolute_url
 from core.models import Organisation, Staff
-from diary.choices import MOVABLE_STATUSES, AppointmentStatus
+from diary.choices import MOVABLE_STATUSES, AppointmentStatus, ChangeKind
 from diary.models import Appointment
 from diary.services import appointment_cancel, appointment_reschedule
 from integrations.choices import OutboxStatus
@@ -486,6 +487,44 @@ def meeting_request(*, appointment: Appointment, staff: Staff) -> ZoomMeetingReq
     return request
 
 
+REINSTATED_WITHOUT_MEETING = "The appointment was cancelled, then reinstated: staff create a new meeting if wanted."
+
+
+def meeting_request_on_appointment_change(change) -> None:
+    """Registered with `diary.change_listeners`, in the change's transaction: a reinstated
+    appointment is, for Zoom, like a new booking.
+
+    Its meeting was deleted when it was cancelled. It gets a new one by itself only if its
+    service is telehealth and the organisation creates meetings automatically (an earlier
+    withdrawal is cleared); otherwise the earlier request is withdrawn and staff use "Create
+    Zoom meeting". A meeting not yet deleted (reinstated before the push got to it) simply
+    stays. The outbox row is marked by the engine's own listener, as for every change.
+    """
+    if change.kind != ChangeKind.REINSTATED:
+        return
+    appointment = change.appointment
+    request = ZoomMeetingRequest.objects.select_for_update().filter(appointment_id=appointment.pk).first()
+    if request is None:
+        return  # never asked for: the destination's `wants` decides, as for a new booking
+    if ZoomMeeting.objects.filter(
+        appointment_id=appointment.pk, retired_at__isnull=True, deleted_at__isnull=True
+    ).exists():
+        return
+    automatic = (
+        appointment.service.is_telehealth
+        and ZoomConnection.objects.filter(
+            organisation_id=appointment.organisation_id, auto_create_for_telehealth=True
+        ).exists()
+    )
+    if automatic and request.withdrawn_at is not None:
+        request.withdrawn_at, request.withdrawn_reason = None, ""
+    elif not automatic and request.withdrawn_at is None:
+        request.withdrawn_at, request.withdrawn_reason = timezone.now(), REINSTATED_WITHOUT_MEETING
+    else:
+        return
+    request.save(update_fields=["withdrawn_at", "withdrawn_reason"])
+
+
 def meeting_request_ensure(*, appointment: Appointment) -> ZoomMeetingRequest:
     """The appointment's request row, made now for a meeting Jelly creates automatically."""
     with transaction.atomic():
@@ -923,9 +962,10 @@ def practitioner_notify_meeting_deleted(*, appointment_id) -> bool:
             f"Hello {practitioner.given_name or practitioner},\n\n"
             f"The Zoom meeting for your appointment on {_clinic_time(appointment.start)} was deleted in Zoom, "
             f'so Jelly cancelled the appointment ("{DELETED_BY_HOST}").\n\n'
-            "If that was a mistake, book the patient again at the same time in the diary (the slot is "
-            "free); a new Zoom meeting is made for the new booking.\n\n"
-            f"The appointment in Jelly: {reverse('diary:appointment', kwargs={'pk': appointment.pk})}\n"
+            "If that was a mistake, reinstate the appointment in the diary while its slot is still free. "
+            "It gets a new Zoom meeting by itself if the clinic makes them automatically for telehealth; "
+            "otherwise use Create Zoom meeting on the appointment.\n\n"
+            f"The appointment in Jelly: {absolute_url('diary:appointment', pk=appointment.pk)}\n"
         ),
         from_email=settings.DEFAULT_FROM_EMAIL,
         recipient_list=[practitioner.email],

@@ -4,8 +4,9 @@ exactly one, at its time, for its length, hosted by its practitioner's Zoom user
 An appointment should have a meeting while it is booked or arrived and staff asked for one
 (`ZoomMeetingRequest`), or it already has one, or its service is telehealth and the organisation
 turned on auto-create — unless its host deleted the meeting in Zoom while the appointment could
-not be cancelled (the request is then withdrawn). Completed and did-not-attend appointments keep
-their meeting as it is; cancelled ones have it deleted.
+not be cancelled, or it was cancelled and reinstated in an organisation that does not create
+meetings automatically (the request is then withdrawn; staff may ask again). Completed and
+did-not-attend appointments keep their meeting as it is; cancelled ones have it deleted.
 
 A push makes Zoom match the appointment's current state, one idempotent step at a time, each
 step's result written before the next call:

@@ -8,7 +8,6 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect
-from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
@@ -16,6 +15,7 @@ from django.views.decorators.http import require_POST
 from django.views.generic import ListView, TemplateView
 
 from core.choices import ALL_ROLES, Role
+from core.links import absolute_url
 from core.views import StaffRequiredMixin
 from diary.models import Appointment
 from diary.selectors import appointment_get
@@ -80,7 +80,8 @@ class ZoomConnectView(ZoomAdminView):
         if not settings.ZOOM_CLIENT_ID:
             messages.error(request, "Zoom is not set up on this Jelly server (ZOOM_CLIENT_ID is empty).")
             return self.back()
-        redirect_uri = request.build_absolute_uri(reverse("zoom:oauth-callback"))
+        # Built on SITE_URL, not the request's Host header, so it matches the registered one.
+        redirect_uri = absolute_url("zoom:oauth-callback")
         return redirect(oauth.install_begin(request, redirect_uri=redirect_uri))
 
 

@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
+
+from jelly.settings import site_address
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 TEST_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/jelly"
@@ -32,6 +35,7 @@ print(json.dumps({
     "SESSION_COOKIE_SECURE": s.SESSION_COOKIE_SECURE,
     "CSRF_COOKIE_SECURE": s.CSRF_COOKIE_SECURE,
     "SECURE_HSTS_SECONDS": s.SECURE_HSTS_SECONDS,
+    "SITE_URL": s.SITE_URL,
 }))
 """
 
@@ -43,6 +47,7 @@ def production_env(**overrides: str) -> dict[str, str]:
         "SECRET_KEY": LONG_SECRET_KEY,
         "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
         "ALLOWED_HOSTS": "jelly.example",
+        "SITE_URL": "https://jelly.example",
         "DATABASE_URL": TEST_DATABASE_URL,
     }
     values.update(overrides)
@@ -96,12 +101,86 @@ def test_field_encryption_key_is_required_when_debug_is_off():
     assert "FIELD_ENCRYPTION_KEY must be set when DEBUG is off" in error
 
 
+def test_site_url_is_required_when_debug_is_off():
+    error = settings_error(production_env(SITE_URL=None))
+
+    assert error.startswith("django.core.exceptions.ImproperlyConfigured:")
+    assert "SITE_URL must be set when DEBUG is off" in error
+
+
 def test_development_runs_without_secrets_when_debug_is_on():
     loaded = load_settings({"DEBUG": "true"})
 
     assert loaded["DEBUG"] is True
     assert loaded["SECRET_KEY"].startswith("django-insecure-")
     assert len(loaded["FIELD_ENCRYPTION_KEYS"]) == 1
+    assert loaded["SITE_URL"] == "http://127.0.0.1:8000"  # where `make run` serves
+
+
+def test_site_url_is_read_from_the_environment_without_its_trailing_slash():
+    loaded = load_settings(production_env(SITE_URL="https://jelly.example-clinic.co.uk/"))
+
+    assert loaded["SITE_URL"] == "https://jelly.example-clinic.co.uk"
+
+
+def test_a_malformed_site_url_fails_at_start_naming_the_setting_and_value():
+    error = settings_error(production_env(SITE_URL="jelly.example-clinic.co.uk"))
+
+    assert error == (
+        "django.core.exceptions.ImproperlyConfigured: SITE_URL must be an http(s) URL with a host, "
+        "e.g. https://jelly.example.com, not 'jelly.example-clinic.co.uk'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("https://jelly.example-clinic.co.uk", "https://jelly.example-clinic.co.uk"),
+        ("https://jelly.example-clinic.co.uk/", "https://jelly.example-clinic.co.uk"),
+        ("  HTTPS://Jelly.Example-Clinic.co.uk  ", "https://jelly.example-clinic.co.uk"),
+        ("http://localhost:8000", "http://localhost:8000"),
+        ("http://127.0.0.1:8000/", "http://127.0.0.1:8000"),
+        ("http://[::1]:8000", "http://[::1]:8000"),
+    ],
+)
+def test_site_url_keeps_only_scheme_host_and_port(raw, expected):
+    assert site_address("SITE_URL", raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "jelly.example.com",  # no scheme: an email client would not make it a link
+        "ftp://jelly.example.com",
+        "javascript:alert(1)",
+        "https://",
+        "https:///jelly",
+        "https://jelly example.com",
+        "https://jelly.example.com:0",
+        "https://jelly.example.com:99999",
+        "https://jelly.example.com:https",
+        "http://[::1",
+    ],
+)
+def test_site_url_must_be_an_http_url_with_a_host(raw):
+    with pytest.raises(ImproperlyConfigured, match=r"SITE_URL must be an http\(s\) URL with a host"):
+        site_address("SITE_URL", raw)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "https://jelly.example.com/jelly",  # reverse() paths start at the root: links would miss /jelly
+        "https://jelly.example.com//",
+        "https://jelly.example.com?clinic=1",
+        "https://jelly.example.com/?",
+        "https://jelly.example.com#top",
+        "https://admin:secret@jelly.example.com",
+    ],
+)
+def test_site_url_has_no_path_query_fragment_or_login(raw):
+    with pytest.raises(ImproperlyConfigured, match="SITE_URL must be a scheme and host only"):
+        site_address("SITE_URL", raw)
 
 
 @pytest.mark.parametrize(("name", "raw"), [("DEBUG", "maybe"), ("SECURE_SSL_REDIRECT", "sometimes")])

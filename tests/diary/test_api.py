@@ -1,6 +1,7 @@
 """The diary API: every route, its refusals, and that it obeys the same booking rules."""
 
 import datetime
+import json
 
 import pytest
 
@@ -349,6 +350,100 @@ class TestChanging:
         rita_api.patch(detail(appointment["id"]), {"notes": "Late", "version": 1})
         response = rita_api.post(detail(appointment["id"]) + "status/", {"status": "arrived", "version": 1})
         assert response.status_code == 409
+
+
+class TestReinstating:
+    @pytest.fixture
+    def cancelled(self, rita_api, booking):
+        appointment = rita_api.post(APPOINTMENTS, booking()).json()
+        assert (
+            rita_api.post(detail(appointment["id"]) + "cancel/", {"reason": "Unwell", "version": 1}).status_code == 200
+        )
+        return appointment
+
+    def reinstate(self, api, appointment, **body):
+        return api.post(detail(appointment["id"]) + "reinstate/", body, format="json")
+
+    def test_reinstate_answers_200_with_the_appointment_booked_again(self, rita_api, cancelled):
+        response = self.reinstate(rita_api, cancelled, version=2)
+        assert response.status_code == 200, response.content
+        body = response.json()
+        assert set(body) == FIELDS
+        assert (body["status"], body["version"], body["start"]) == ("booked", 3, "2030-01-07T10:00:00Z")
+        assert Appointment.objects.get().cancellation_reason == ""
+        assert AppointmentChange.objects.filter(appointment_id=cancelled["id"]).order_by("id").last().kind == (
+            "reinstated"
+        )
+
+    def test_a_taken_slot_is_409_naming_the_clash(self, rita_api, booking, cancelled, other_patient):
+        rita_api.post(APPOINTMENTS, booking(patient=str(other_patient.pk)))
+        response = self.reinstate(rita_api, cancelled, version=2)
+        assert response.status_code == 409
+        assert (
+            response.json()["detail"] == "Alice Archer is already booked Mon 7 Jan 2030 10:00\u201310:30 (Follow-up)."
+        )
+        assert response.json()["errors"] == {"start": [response.json()["detail"]]}
+        assert rita_api.get(detail(cancelled["id"])).json()["status"] == "cancelled"
+
+    def test_a_stale_version_is_409(self, rita_api, cancelled):
+        response = self.reinstate(rita_api, cancelled, version=1)
+        assert response.status_code == 409
+        assert "changed by someone else" in response.json()["detail"]
+
+    def test_the_patients_own_overlap_is_409_until_allowed(self, rita_api, booking, cancelled, paul_practitioner):
+        rita_api.post(APPOINTMENTS, booking(practitioner=str(paul_practitioner.pk)))
+        warned = self.reinstate(rita_api, cancelled)
+        assert warned.status_code == 409 and "allow_patient_overlap" in warned.json()["errors"]
+        assert self.reinstate(rita_api, cancelled, allow_patient_overlap=True).status_code == 200
+
+    def test_not_cancelled_is_400(self, rita_api, booking):
+        appointment = rita_api.post(APPOINTMENTS, booking()).json()
+        response = self.reinstate(rita_api, appointment, version=1)
+        assert response.status_code == 400
+        assert response.json()["errors"] == {
+            "status": ["Only a cancelled appointment can be reinstated; this one is booked."]
+        }
+
+    def test_an_appointment_in_the_past_is_400(self, rita_api, booking):
+        appointment = rita_api.post(APPOINTMENTS, booking(start="2025-01-06T10:00:00Z")).json()
+        rita_api.post(detail(appointment["id"]) + "cancel/", {})
+        response = self.reinstate(rita_api, appointment)
+        assert response.status_code == 400
+        assert "start" in response.json()["errors"]
+
+    def test_outside_hours_is_400_and_only_admins_override(
+        self, rita_api, adam_api, booking, alice_practitioner, clinic_location
+    ):
+        late = rita_api.post(APPOINTMENTS, booking(start="2030-01-07T16:00:00Z")).json()
+        rita_api.post(detail(late["id"]) + "cancel/", {})
+        adam_api.put(
+            f"/api/v1/practitioners/{alice_practitioner.pk}/working-hours/",
+            [{"weekday": 0, "start_time": "09:00", "end_time": "12:00", "location": str(clinic_location.pk)}],
+            format="json",
+        )
+        assert self.reinstate(rita_api, late, override_hours=True).status_code == 400
+        refused = self.reinstate(adam_api, late)
+        assert refused.status_code == 400 and "override_hours" in refused.json()["errors"]
+        assert self.reinstate(adam_api, late, override_hours=True).json()["status"] == "booked"
+
+    def test_bad_input_is_400(self, rita_api, cancelled):
+        assert self.reinstate(rita_api, cancelled, version="two").status_code == 400
+        assert self.reinstate(rita_api, cancelled, version=0).status_code == 400
+
+    def test_olga_of_another_clinic_gets_404(self, api_client_for, olga_other, cancelled):
+        assert self.reinstate(api_client_for(olga_other), cancelled).status_code == 404
+        assert Appointment.objects.get().status == "cancelled"
+
+    def test_the_schema_describes_it(self, client_for, rita_receptionist):
+        schema = json.loads(client_for(rita_receptionist).get("/api/schema/", {"format": "json"}).content)
+        operation = schema["paths"]["/api/v1/appointments/{id}/reinstate/"]["post"]
+        body = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+        assert set(schema["components"]["schemas"][body]["properties"]) == {
+            "version",
+            "allow_patient_overlap",
+            "override_hours",
+        }
+        assert operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/Appointment")
 
 
 class TestAvailability:

@@ -52,22 +52,33 @@ def patients(clinic):
     return [PatientFactory(organisation=clinic) for _ in range(THREADS)]
 
 
+def book_overlapping(i, actor, practitioner, service, location, patients):
+    """Booking number `i` of a crowd all wanting 10:00-10:30 with one practitioner."""
+    return services.appointment_book(
+        actor=actor,
+        patient=patients[i],
+        practitioner=practitioner,
+        service=service,
+        location=location,
+        start=at(10) + datetime.timedelta(minutes=i),
+    )
+
+
+def outcome(attempt, *, done: str = "booked") -> str:
+    try:
+        attempt()
+    except DomainError as error:
+        return "conflict" if error.conflict else f"refused: {error.message}"
+    return done
+
+
 def test_twenty_service_calls_one_booking(
     alice_hours, rita_receptionist, alice_practitioner, follow_up, clinic_location, patients
 ):
     def book(i):
-        try:
-            services.appointment_book(
-                actor=rita_receptionist,
-                patient=patients[i],
-                practitioner=alice_practitioner,
-                service=follow_up,
-                location=clinic_location,
-                start=at(10) + datetime.timedelta(minutes=i),  # all overlap 10:00-10:30
-            )
-            return "booked"
-        except DomainError as error:
-            return "conflict" if error.conflict else f"refused: {error.message}"
+        return outcome(
+            lambda: book_overlapping(i, rita_receptionist, alice_practitioner, follow_up, clinic_location, patients)
+        )
 
     outcomes = Counter(str(r) for r in run_at_once(book))
     assert outcomes == {"booked": 1, "conflict": THREADS - 1}
@@ -133,3 +144,33 @@ def test_twenty_moves_into_one_gap(
     assert outcomes["moved"] == 1
     assert outcomes["conflict"] == THREADS - 1
     assert Appointment.objects.filter(start=at(10)).count() == 1
+
+
+def test_a_reinstatement_racing_nineteen_bookings_of_its_slot_one_wins(
+    alice_hours, rita_receptionist, alice_practitioner, follow_up, clinic_location, patients
+):
+    """Reinstating makes a cancelled row live again under the same lock and rules as a booking."""
+    cancelled = services.appointment_book(
+        actor=rita_receptionist,
+        patient=patients[0],
+        practitioner=alice_practitioner,
+        service=follow_up,
+        location=clinic_location,
+        start=at(10),
+    )
+    services.appointment_cancel(actor=rita_receptionist, appointment=cancelled, version=1)
+
+    def work(i):
+        if i == 0:
+            return outcome(
+                lambda: services.appointment_reinstate(actor=rita_receptionist, appointment=cancelled, version=2),
+                done="reinstated",
+            )
+        return outcome(
+            lambda: book_overlapping(i, rita_receptionist, alice_practitioner, follow_up, clinic_location, patients)
+        )
+
+    outcomes = Counter(str(r) for r in run_at_once(work))
+    assert outcomes["conflict"] == THREADS - 1
+    assert outcomes["reinstated"] + outcomes["booked"] == 1
+    assert Appointment.objects.exclude(status="cancelled").count() == 1

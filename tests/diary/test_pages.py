@@ -391,6 +391,137 @@ class TestOneAppointment:
         assert Appointment.objects.get().status == AppointmentStatus.BOOKED
 
 
+class TestReinstating:
+    @pytest.fixture
+    def cancelled(self, book, rita_receptionist):
+        from diary import services
+
+        appointment = book(at(10))
+        return services.appointment_cancel(
+            actor=rita_receptionist, appointment=appointment, reason="Car broke down", version=1
+        )
+
+    @staticmethod
+    def url(appointment) -> str:
+        return f"/diary/appointments/{appointment.pk}/reinstate/"
+
+    def test_a_cancelled_future_appointment_offers_reinstate_with_its_version(self, rita, cancelled):
+        html = page(rita.get(f"/diary/appointments/{cancelled.pk}/", **HTMX))
+        assert "Cancelled: Car broke down" in html
+        form = re.search(r'<form[^>]*class="reinstate-form".*?</form>', html, re.S).group(0)
+        assert f'action="{self.url(cancelled)}"' in form and 'method="post"' in form
+        assert 'name="csrfmiddlewaretoken"' in form
+        assert 'name="version" value="2"' in form
+        assert ">Reinstate</button>" in form
+        assert "Cancel appointment" not in html and ">Arrived</button>" not in html
+
+    def test_offered_right_after_a_cancel_to_undo_a_mistake(self, rita, book):
+        appointment = book(at(11))
+        response = rita.post(f"/diary/appointments/{appointment.pk}/cancel/", {"version": 1}, **HTMX)
+        assert "Cancelled. The slot is free again." in page(response) and ">Reinstate</button>" in page(response)
+
+    def test_not_offered_for_a_booked_or_a_past_appointment(self, rita, book, rita_receptionist):
+        from diary import services
+        from tests.diary.test_services import PAST_MONDAY
+
+        assert ">Reinstate</button>" not in page(rita.get(f"/diary/appointments/{book(at(11)).pk}/", **HTMX))
+        past = services.appointment_cancel(actor=rita_receptionist, appointment=book(at(10, day=PAST_MONDAY)))
+        assert ">Reinstate</button>" not in page(rita.get(f"/diary/appointments/{past.pk}/", **HTMX))
+
+    def test_reinstate_books_it_again_and_refreshes_the_diary(self, rita, cancelled):
+        response = rita.post(self.url(cancelled), {"version": 2}, **HTMX)
+        assert response.status_code == 200 and response["HX-Trigger"] == "diary-changed"
+        html = page(response)
+        assert "Reinstated: the appointment is booked again." in html
+        assert "Cancel appointment" in html and ">Reinstate</button>" not in html
+        stored = Appointment.objects.get()
+        assert (stored.status, stored.version, stored.cancellation_reason) == (AppointmentStatus.BOOKED, 3, "")
+
+    def test_without_javascript_it_redirects_to_the_day(self, rita, cancelled):
+        response = rita.post(self.url(cancelled), {"version": 2})
+        assert response.status_code == 302 and "date=2030-01-07" in response["Location"]
+        assert Appointment.objects.get().status == AppointmentStatus.BOOKED
+
+    def test_practitioners_and_admins_may_reinstate_too(self, client_for, alice_practitioner, adam_admin, cancelled):
+        from diary import services
+
+        assert client_for(alice_practitioner).post(self.url(cancelled), {"version": 2}).status_code == 302
+        services.appointment_cancel(actor=adam_admin, appointment=cancelled)
+        assert client_for(adam_admin).post(self.url(cancelled), {"version": 4}).status_code == 302
+        assert Appointment.objects.get().version == 5
+
+    def test_a_taken_slot_is_refused_with_the_reason(self, rita, cancelled, book, other_patient):
+        book(at(10), patient=other_patient)
+        response = rita.post(self.url(cancelled), {"version": 2}, **HTMX)
+        assert response.status_code == 409
+        html = page(response)
+        assert "Alice Archer is already booked Mon 7 Jan 2030 10:00\u201310:30 (Follow-up)." in html
+        assert ">Reinstate</button>" in html  # still offered, in case the other booking moves
+        assert Appointment.objects.get(pk=cancelled.pk).status == AppointmentStatus.CANCELLED
+
+    def test_a_stale_reinstate_says_so(self, rita, cancelled):
+        response = rita.post(self.url(cancelled), {"version": 1}, **HTMX)
+        assert response.status_code == 409
+        assert "changed by someone else" in page(response)
+
+    def test_a_patient_overlap_asks_then_reinstates(self, rita, cancelled, book, paul_practitioner):
+        book(at(10), practitioner=paul_practitioner)
+        warned = rita.post(self.url(cancelled), {"version": 2}, **HTMX)
+        assert warned.status_code == 409
+        html = page(warned)
+        assert "The patient already has an appointment" in html
+        assert 'name="allow_patient_overlap"' in html and 'name="override_hours"' not in html
+        confirmed = rita.post(self.url(cancelled), {"version": 2, "allow_patient_overlap": "on"}, **HTMX)
+        assert confirmed.status_code == 200
+        assert Appointment.objects.get(pk=cancelled.pk).status == AppointmentStatus.BOOKED
+
+    def test_outside_hours_rita_is_refused_and_adam_confirms_the_override(
+        self, rita, client_for, adam_admin, cancelled, alice_practitioner, clinic_location
+    ):
+        from diary import services
+
+        services.working_hours_set(
+            practitioner=alice_practitioner,
+            hours=[{"weekday": 0, "start_time": "13:00", "end_time": "17:00", "location": clinic_location}],
+        )
+        refused = rita.post(self.url(cancelled), {"version": 2, "override_hours": "on"}, **HTMX)
+        assert refused.status_code == 400
+        assert "An admin can override this." in page(refused)
+        assert 'name="override_hours"' not in page(refused)
+
+        adam = client_for(adam_admin)
+        asked = adam.post(self.url(cancelled), {"version": 2}, **HTMX)
+        assert asked.status_code == 400
+        assert "Override only if intended." in page(asked) and 'name="override_hours"' in page(asked)
+        confirmed = adam.post(self.url(cancelled), {"version": 2, "override_hours": "on"}, **HTMX)
+        assert confirmed.status_code == 200
+        assert Appointment.objects.get(pk=cancelled.pk).status == AppointmentStatus.BOOKED
+
+    def test_not_with_a_practitioner_who_has_left(self, rita, cancelled, alice_practitioner):
+        alice_practitioner.is_active = False
+        alice_practitioner.save(update_fields=["is_active"])
+        response = rita.post(self.url(cancelled), {"version": 2}, **HTMX)
+        assert response.status_code == 400
+        assert "Choose an active practitioner of this organisation." in page(response)
+        assert Appointment.objects.get().status == AppointmentStatus.CANCELLED
+
+    def test_nonsense_is_400(self, rita, cancelled):
+        assert rita.post(self.url(cancelled), {"version": "x"}, **HTMX).status_code == 400
+        assert Appointment.objects.get().status == AppointmentStatus.CANCELLED
+
+    def test_it_needs_the_csrf_token(self, cancelled, rita_receptionist):
+        from django.test import Client
+
+        strict = Client(enforce_csrf_checks=True)
+        strict.force_login(rita_receptionist)
+        assert strict.post(self.url(cancelled), {"version": 2}).status_code == 403
+        assert Appointment.objects.get().status == AppointmentStatus.CANCELLED
+
+    def test_olga_cannot_reinstate_it(self, client_for, olga_other, cancelled):
+        assert client_for(olga_other).post(self.url(cancelled), {"version": 2}).status_code == 404
+        assert Appointment.objects.get().status == AppointmentStatus.CANCELLED
+
+
 class TestDragging:
     def test_a_drag_moves_it(self, rita, book, paul_practitioner):
         appointment = book(at(10))

@@ -333,6 +333,190 @@ class TestStatus:
             services.appointment_cancel(actor=rita_receptionist, appointment=appointment, version=1)
 
 
+class TestReinstate:
+    """A cancelled future appointment comes back only as a booking of its slot would."""
+
+    @pytest.fixture
+    def cancelled(self, book, rita_receptionist):
+        appointment = book(at(10), notes="Ground floor")
+        return services.appointment_cancel(
+            actor=rita_receptionist, appointment=appointment, reason="Patient unwell", version=1
+        )
+
+    def test_a_free_slot_is_booked_again_with_a_new_version_and_a_change_record(self, cancelled, rita_receptionist):
+        reinstated = services.appointment_reinstate(actor=rita_receptionist, appointment=cancelled, version=2)
+        assert (reinstated.status, reinstated.version, reinstated.cancellation_reason) == (
+            AppointmentStatus.BOOKED,
+            3,
+            "",
+        )
+        stored = Appointment.objects.get(pk=cancelled.pk)
+        assert (stored.status, stored.version, stored.cancellation_reason, stored.start, stored.notes) == (
+            AppointmentStatus.BOOKED,
+            3,
+            "",
+            at(10),
+            "Ground floor",
+        )
+        assert stored.updated_by == rita_receptionist
+        change = stored.changes.order_by("id").last()
+        assert (change.kind, change.version, change.by) == (ChangeKind.REINSTATED, 3, rita_receptionist)
+        assert change.changes["status"] == {"from": "cancelled", "to": "booked"}
+        assert change.changes["previous"]["start"] == at(10).isoformat()
+        assert "unwell" not in str(change.changes)  # content-free, like every change record
+
+    def test_a_reinstated_appointment_holds_its_slot_again(self, cancelled, rita_receptionist, book, other_patient):
+        services.appointment_reinstate(actor=rita_receptionist, appointment=cancelled)
+        with pytest.raises(DomainError, match="already booked"):
+            book(at(10, 15), patient=other_patient)
+
+    def test_a_taken_slot_is_409_naming_the_clash_and_nothing_changes(
+        self, cancelled, rita_receptionist, book, other_patient
+    ):
+        book(at(10, 15), patient=other_patient)
+        with pytest.raises(DomainError) as refused:
+            services.appointment_reinstate(actor=rita_receptionist, appointment=cancelled, version=2)
+        assert refused.value.conflict
+        assert refused.value.message == "Alice Archer is already booked Mon 7 Jan 2030 10:15\u201310:45 (Follow-up)."
+        assert refused.value.errors == {"start": [refused.value.message]}
+        stored = Appointment.objects.get(pk=cancelled.pk)
+        assert (stored.status, stored.version, stored.cancellation_reason) == (
+            AppointmentStatus.CANCELLED,
+            2,
+            "Patient unwell",
+        )
+        assert stored.changes.count() == 2
+
+    def test_a_taken_room_is_409_naming_the_room(
+        self, book, rita_receptionist, room_one, paul_practitioner, other_patient
+    ):
+        appointment = book(at(10), room=room_one)
+        services.appointment_cancel(actor=rita_receptionist, appointment=appointment)
+        book(at(10), practitioner=paul_practitioner, patient=other_patient, room=room_one)
+        with pytest.raises(DomainError) as refused:
+            services.appointment_reinstate(actor=rita_receptionist, appointment=appointment)
+        assert refused.value.conflict
+        assert refused.value.errors == {
+            "room": ["Room 1 (Bath High Street) is already in use Mon 7 Jan 2030 10:00\u201310:30."]
+        }
+
+    def test_the_patients_own_overlap_is_a_warning_that_can_be_overridden(
+        self, cancelled, rita_receptionist, book, paul_practitioner
+    ):
+        book(at(10), practitioner=paul_practitioner)
+        with pytest.raises(DomainError) as warned:
+            services.appointment_reinstate(actor=rita_receptionist, appointment=cancelled)
+        assert warned.value.conflict
+        assert "allow_patient_overlap" in warned.value.errors
+        reinstated = services.appointment_reinstate(
+            actor=rita_receptionist, appointment=cancelled, allow_patient_overlap=True
+        )
+        assert reinstated.status == AppointmentStatus.BOOKED
+
+    def test_a_stale_version_is_409(self, cancelled, rita_receptionist):
+        with pytest.raises(DomainError, match="changed by someone else") as refused:
+            services.appointment_reinstate(actor=rita_receptionist, appointment=cancelled, version=1)
+        assert refused.value.conflict
+        assert Appointment.objects.get(pk=cancelled.pk).status == AppointmentStatus.CANCELLED
+
+    def test_an_appointment_already_started_is_refused(self, book, rita_receptionist):
+        past = book(at(10, day=PAST_MONDAY))
+        services.appointment_cancel(actor=rita_receptionist, appointment=past)
+        with pytest.raises(DomainError, match="time has already come") as refused:
+            services.appointment_reinstate(actor=rita_receptionist, appointment=past, version=2)
+        assert not refused.value.conflict
+        assert Appointment.objects.get(pk=past.pk).status == AppointmentStatus.CANCELLED
+
+    @pytest.mark.parametrize("status", ["booked", "arrived"])
+    def test_only_a_cancelled_appointment_is_reinstated(self, book, rita_receptionist, status):
+        appointment = book(at(10))
+        if status == "arrived":
+            services.appointment_set_status(actor=rita_receptionist, appointment=appointment, status=status)
+        with pytest.raises(DomainError) as refused:
+            services.appointment_reinstate(actor=rita_receptionist, appointment=appointment)
+        assert not refused.value.conflict
+        assert refused.value.message == f"Only a cancelled appointment can be reinstated; this one is {status}."
+        assert refused.value.errors.keys() == {"status"}
+
+    def test_outside_the_practitioners_hours_rita_is_refused_and_adam_may_override(
+        self, cancelled, rita_receptionist, adam_admin, alice_practitioner, clinic_location
+    ):
+        # Alice's Monday now starts at 13:00.
+        services.working_hours_set(
+            practitioner=alice_practitioner,
+            hours=[
+                {
+                    "weekday": 0,
+                    "start_time": datetime.time(13),
+                    "end_time": datetime.time(17),
+                    "location": clinic_location,
+                }
+            ],
+        )
+        with pytest.raises(DomainError) as refused:
+            services.appointment_reinstate(actor=rita_receptionist, appointment=cancelled, override_hours=True)
+        assert not refused.value.conflict
+        assert "outside" in refused.value.message and "An admin can override" in refused.value.message
+        assert refused.value.errors.keys() == {"start"}
+
+        with pytest.raises(DomainError) as asked:
+            services.appointment_reinstate(actor=adam_admin, appointment=cancelled)
+        assert asked.value.errors.keys() == {"override_hours"}
+        reinstated = services.appointment_reinstate(actor=adam_admin, appointment=cancelled, override_hours=True)
+        assert (reinstated.status, reinstated.updated_by) == (AppointmentStatus.BOOKED, adam_admin)
+
+    def test_not_in_time_off(self, cancelled, rita_receptionist, alice_practitioner):
+        TimeOffFactory(practitioner=alice_practitioner, start=at(9), end=at(12), reason="Training")
+        with pytest.raises(DomainError, match="away then \\(Training"):
+            services.appointment_reinstate(actor=rita_receptionist, appointment=cancelled)
+
+    def test_not_for_a_service_no_longer_offered(self, cancelled, rita_receptionist, follow_up):
+        follow_up.is_active = False
+        follow_up.save(update_fields=["is_active"])
+        with pytest.raises(DomainError, match="no longer offered"):
+            services.appointment_reinstate(actor=rita_receptionist, appointment=cancelled)
+
+    def test_not_with_a_practitioner_who_has_left(self, cancelled, rita_receptionist, alice_practitioner):
+        alice_practitioner.is_active = False
+        alice_practitioner.save(update_fields=["is_active"])
+        with pytest.raises(ValidationError) as refused:
+            services.appointment_reinstate(actor=rita_receptionist, appointment=cancelled)
+        assert "practitioner" in refused.value.message_dict
+        assert Appointment.objects.get(pk=cancelled.pk).status == AppointmentStatus.CANCELLED
+
+    def test_cancelled_and_reinstated_again(self, cancelled, rita_receptionist):
+        services.appointment_reinstate(actor=rita_receptionist, appointment=cancelled, version=2)
+        services.appointment_cancel(actor=rita_receptionist, appointment=cancelled, reason="Again", version=3)
+        again = services.appointment_reinstate(actor=rita_receptionist, appointment=cancelled, version=4)
+        assert (again.status, again.version) == (AppointmentStatus.BOOKED, 5)
+        assert [c.kind for c in again.changes.order_by("id")] == [
+            "created",
+            "cancelled",
+            "reinstated",
+            "cancelled",
+            "reinstated",
+        ]
+
+    def test_the_status_route_still_treats_cancelled_as_final(self, cancelled, rita_receptionist):
+        with pytest.raises(DomainError, match="A cancelled appointment cannot become booked"):
+            services.appointment_set_status(actor=rita_receptionist, appointment=cancelled, status="booked")
+
+    @postgres_only
+    def test_a_booking_that_raced_past_the_check_is_caught_by_the_constraint(
+        self, cancelled, rita_receptionist, book, other_patient, monkeypatch
+    ):
+        book(at(10), patient=other_patient)
+        # As if the service's own check had been raced past: re-activating the row violates the
+        # exclusion constraint, which becomes the same conflict.
+        monkeypatch.setattr(services, "_clash_problems", lambda appointment, **kwargs: [])
+        with pytest.raises(DomainError) as refused:
+            services.appointment_reinstate(actor=rita_receptionist, appointment=cancelled, version=2)
+        assert refused.value.conflict
+        assert refused.value.errors.keys() == {"start"}
+        assert "already booked at that time" in refused.value.message  # `_save`'s wording: the database said no
+        assert Appointment.objects.get(pk=cancelled.pk).status == AppointmentStatus.CANCELLED
+
+
 @pytest.mark.django_db(transaction=True)
 class TestChangeRecordsShareTheTransaction:
     def test_a_rolled_back_booking_leaves_no_change_record(self, book):

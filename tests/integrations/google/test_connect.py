@@ -9,6 +9,7 @@ import logging
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.conf import settings
 from django.db import connection as db
 from django.urls import reverse
 
@@ -54,7 +55,8 @@ def test_alice_connects_her_google_calendar(client_for, alice_practitioner, fake
     assert params["include_granted_scopes"] == "true"
     assert params["prompt"] == "consent"
     assert params["code_challenge_method"] == "S256"
-    assert params["redirect_uri"] == "http://testserver/integrations/google/callback/"
+    # Built on SITE_URL, not on the request's Host header, so it always matches the registered one.
+    assert params["redirect_uri"] == f"{settings.SITE_URL}/integrations/google/callback/"
 
     page = client.get(fake_google.consent(auth_url), follow=True)
 

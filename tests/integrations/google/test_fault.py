@@ -52,7 +52,7 @@ FAULTS = [
     Fault.DROP,
     Fault.DROP_AFTER,
 ]
-WORKER_LEASE_SECONDS = 7
+WORKER_LEASE_SECONDS = 15  # more than twice the margin (2 s timeouts, plus 5)
 
 
 def appointment_of(event_id: str) -> uuid.UUID | None:

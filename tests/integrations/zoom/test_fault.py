@@ -165,14 +165,14 @@ def test_every_meeting_matches_its_appointment_after_failures_and_a_killed_worke
 ):
     started = time.monotonic()
     timing = {
-        "INTEGRATIONS_OUTBOX_LEASE_SECONDS": "6",
+        "INTEGRATIONS_OUTBOX_LEASE_SECONDS": "14",
         "INTEGRATIONS_OUTBOX_BACKOFF_BASE_SECONDS": "1",
         "INTEGRATIONS_OUTBOX_BACKOFF_CAP_SECONDS": "2",
         "INTEGRATIONS_OUTBOX_MAX_ATTEMPTS": "40",
     }
     for name, value in timing.items():
         setattr(settings, name, int(value))
-    settings.INTEGRATIONS_OUTBOX_LEASE_MARGIN_SECONDS = 2
+    settings.INTEGRATIONS_OUTBOX_LEASE_MARGIN_SECONDS = 6  # the workers' (1 s timeouts, plus 5)
     # The worker processes are the only workers until the end: nothing drains in this process.
     monkeypatch.setattr(engine_tasks.drain_outbox, "delay", lambda *args, **kwargs: None)
 

@@ -10,6 +10,7 @@ import datetime
 
 import pytest
 from django.core import mail as django_mail
+from django.urls import reverse
 
 from diary import services as diary
 from diary.choices import AppointmentStatus
@@ -20,6 +21,7 @@ from integrations.models import OutboxEntry
 from integrations.zoom.choices import ZOOM_MEETING, AuditKind, AuditSource, ConnectionStatus
 from integrations.zoom.models import ZoomAuditEntry, ZoomConnection, ZoomMeeting, ZoomMeetingRequest
 from integrations.zoom.payloads import appointment_reference
+from integrations.zoom.services import REINSTATED_WITHOUT_MEETING
 from tests.diary.conftest import alice_hours, at, patient, paul_hours  # noqa: F401 - fixtures
 from tests.fakes.zoom import send_webhook
 from tests.integrations.factories import IntegrationSettingsFactory
@@ -538,3 +540,123 @@ def test_a_disconnected_organisation_calls_nothing(committed, fake_zoom, auto_zo
     with committed():
         book(at(10))
     assert fake_zoom.requests_to(path="/v2/") == []
+
+
+# --- Reinstating a cancelled appointment ----------------------------------------------------------
+
+
+def reinstate(client, appointment):
+    current = Appointment.objects.get(pk=appointment.pk)
+    return client.post(reverse("diary:reinstate", kwargs={"pk": appointment.pk}), {"version": current.version})
+
+
+def test_a_reinstated_telehealth_appointment_gets_a_new_meeting_when_they_are_automatic(
+    client_for, committed, fake_zoom, auto_zoom, alice_zoom, book, rita_receptionist
+):
+    with committed():
+        appointment = book(at(10))
+    [first] = live_meetings(fake_zoom, appointment)
+    with committed():
+        diary.appointment_cancel(actor=rita_receptionist, appointment=appointment, version=1)
+    assert live_meetings(fake_zoom, appointment) == []
+
+    with committed():
+        assert reinstate(client_for(rita_receptionist), appointment).status_code == 302
+
+    [second] = live_meetings(fake_zoom, appointment)
+    assert second["id"] != first["id"]
+    assert (second["host_id"], second["start_time"], second["duration"]) == (alice_zoom, "2030-01-07T10:00:00Z", 30)
+    old, new = ZoomMeeting.objects.filter(appointment=appointment).order_by("created_at")
+    assert (old.zoom_meeting_id, old.deleted_at is not None) == (first["id"], True)  # kept on record
+    assert (new.zoom_meeting_id, new.is_live) == (second["id"], True)
+    assert kinds(appointment) == [
+        (AuditKind.CREATED, AuditSource.JELLY),
+        (AuditKind.DELETED, AuditSource.JELLY),
+        (AuditKind.CREATED, AuditSource.JELLY),
+    ]
+    assert OutboxEntry.objects.get(destination=ZOOM_MEETING, appointment=appointment).status == OutboxStatus.DONE
+    OutboxEntry.objects.filter(destination=ZOOM_MEETING).update(status=OutboxStatus.PENDING)
+    outbox.drain()  # a second push changes nothing
+    assert len(fake_zoom.requests_to("POST", r"/users/.+/meetings")) == 2
+
+
+def test_a_meeting_deleted_by_its_host_comes_back_when_the_appointment_is_reinstated(
+    client, client_for, committed, fake_zoom, auto_zoom, alice_zoom, book, rita_receptionist, alice_practitioner
+):
+    with committed():
+        appointment = book(at(10))
+    [deleted] = live_meetings(fake_zoom, appointment)
+    with committed():
+        send_webhook(client, fake_zoom.delete_in_zoom(deleted["id"]))
+    appointment.refresh_from_db()
+    assert (appointment.status, appointment.cancellation_reason) == (
+        AppointmentStatus.CANCELLED,
+        "Zoom meeting deleted by host",
+    )
+    [notice] = [m for m in django_mail.outbox if m.to == [alice_practitioner.email]]
+    assert "reinstate the appointment in the diary" in notice.body
+
+    with committed():
+        assert reinstate(client_for(rita_receptionist), appointment).status_code == 302
+
+    appointment.refresh_from_db()
+    assert (appointment.status, appointment.cancellation_reason) == (AppointmentStatus.BOOKED, "")
+    [meeting] = live_meetings(fake_zoom, appointment)
+    assert meeting["id"] != deleted["id"] and meeting["host_id"] == alice_zoom
+    assert ZoomMeeting.objects.get(appointment=appointment, deleted_at__isnull=True).zoom_meeting_id == meeting["id"]
+    assert kinds(appointment) == [
+        (AuditKind.CREATED, AuditSource.JELLY),
+        (AuditKind.DELETED, AuditSource.ZOOM),
+        (AuditKind.CREATED, AuditSource.JELLY),
+    ]
+
+
+def test_without_auto_create_a_reinstated_appointment_waits_for_staff_to_ask_again(
+    client_for, committed, fake_zoom, zoom_connection, alice_zoom, book, rita_receptionist
+):
+    rita = client_for(rita_receptionist)
+    with committed():
+        appointment = book(at(10))
+    with committed():
+        rita.post(reverse("zoom:appointment-create", kwargs={"appointment_pk": appointment.pk}))
+    [first] = live_meetings(fake_zoom, appointment)
+    with committed():
+        diary.appointment_cancel(actor=rita_receptionist, appointment=appointment, version=1)
+    creates = len(fake_zoom.requests_to("POST", r"/users/.+/meetings"))
+
+    with committed():
+        assert reinstate(rita, appointment).status_code == 302
+
+    assert fake_zoom.meetings == {}
+    assert len(fake_zoom.requests_to("POST", r"/users/.+/meetings")) == creates
+    request = ZoomMeetingRequest.objects.get(appointment=appointment)
+    assert (request.wanted, request.withdrawn_reason) == (False, REINSTATED_WITHOUT_MEETING)
+    html = rita.get(reverse("diary:appointment", kwargs={"pk": appointment.pk})).content.decode()
+    assert "No Zoom meeting." in html and "Create Zoom meeting" in html
+
+    # Staff ask, as for any booking: a new meeting.
+    with committed():
+        rita.post(reverse("zoom:appointment-create", kwargs={"appointment_pk": appointment.pk}))
+    [second] = live_meetings(fake_zoom, appointment)
+    assert second["id"] != first["id"] and second["host_id"] == alice_zoom
+    assert ZoomMeetingRequest.objects.get(appointment=appointment).wanted
+
+
+def test_reinstated_before_its_meeting_was_deleted_the_meeting_simply_stays(
+    client_for, fake_zoom, zoom_connection, alice_zoom, book, rita_receptionist, committed
+):
+    rita = client_for(rita_receptionist)
+    with committed():
+        appointment = book(at(10))
+    with committed():
+        rita.post(reverse("zoom:appointment-create", kwargs={"appointment_pk": appointment.pk}))
+    [meeting] = live_meetings(fake_zoom, appointment)
+    diary.appointment_cancel(actor=rita_receptionist, appointment=appointment, version=1)  # not pushed yet
+    reinstate(rita, appointment)
+
+    outbox.drain()
+
+    assert [m["id"] for m in live_meetings(fake_zoom, appointment)] == [meeting["id"]]
+    assert fake_zoom.requests_to("DELETE") == []
+    assert ZoomMeetingRequest.objects.get(appointment=appointment).wanted
+    assert kinds(appointment) == [(AuditKind.CREATED, AuditSource.JELLY)]

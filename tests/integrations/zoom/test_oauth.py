@@ -5,6 +5,7 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.conf import settings
 from django.db import connection as db_connection
 from django.utils import timezone
 
@@ -37,7 +38,7 @@ def test_adam_installs_zoom_through_the_authorisation_code_flow(client_for, adam
         assert authorise_url.startswith(fake_zoom.auth_url)
         assert query["response_type"] == ["code"]
         assert query["client_id"] == [fake_zoom.client_id]
-        assert query["redirect_uri"] == ["http://testserver/integrations/zoom/oauth/callback/"]
+        assert query["redirect_uri"] == [f"{settings.SITE_URL}/integrations/zoom/oauth/callback/"]
         assert query["code_challenge_method"] == ["S256"]
         assert len(query["state"][0]) >= 32
 
@@ -57,7 +58,7 @@ def test_adam_installs_zoom_through_the_authorisation_code_flow(client_for, adam
     [token_request] = fake_zoom.requests_to("POST", "^/oauth/token$")
     assert token_request.basic_auth == (fake_zoom.client_id, fake_zoom.client_secret)
     assert token_request.form["grant_type"] == "authorization_code"
-    assert token_request.form["redirect_uri"] == "http://testserver/integrations/zoom/oauth/callback/"
+    assert token_request.form["redirect_uri"] == f"{settings.SITE_URL}/integrations/zoom/oauth/callback/"
     assert "code_verifier" in token_request.form
     assert "client_secret" not in token_request.form
 

@@ -87,7 +87,8 @@ class OrganisationFirstAdmin(OrganisationScopedAdmin):
 class EmailTemplateAdmin(OrganisationFirstAdmin):
     """The clinic's wording; placeholders: {{ patient_first_name }}, {{ patient_name }},
     {{ clinic }}, {{ practitioner }}, {{ service }}, {{ location }}, {{ date }}, {{ time }},
-    {{ end_time }}; letters also {{ letter_subject }} and {{ letter_body }}."""
+    {{ end_time }}; letters also {{ letter_subject }} and {{ letter_body }}; the video link emails
+    must show {{ join_url }} (and have no {{ service }} or {{ location }})."""
 
     list_display = ["kind", "subject", "updated_at"]
 

@@ -27,6 +27,12 @@ class EmailKind(models.TextChoices):
     CANCELLATION = "cancellation", "Appointment cancelled"
     REMINDER = "reminder", "Appointment reminder"
     LETTER = "letter", "Letter"
+    ZOOM_LINK = "zoom_link", "Video appointment link"
+    ZOOM_LINK_CHANGED = "zoom_link_changed", "Video appointment link changed"
+
+
+# Emails that carry an appointment's Zoom join link: they must always carry the live meeting's.
+ZOOM_LINK_KINDS = frozenset({EmailKind.ZOOM_LINK, EmailKind.ZOOM_LINK_CHANGED})
 
 
 class EmailStatus(models.TextChoices):

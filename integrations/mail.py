@@ -11,6 +11,7 @@ sender, otherwise Django's configured email backend.
 """
 
 import logging
+import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -36,7 +37,13 @@ PLACEHOLDERS = (
     "end_time",
     "letter_subject",
     "letter_body",
+    "join_url",
 )
+# Placeholders a kind's template must show, or the email would be pointless.
+REQUIRED_PLACEHOLDERS = {
+    EmailKind.ZOOM_LINK: ("join_url",),
+    EmailKind.ZOOM_LINK_CHANGED: ("join_url",),
+}
 FORBIDDEN_TAGS = ("{% load", "{% include", "{% extends", "{% debug", "{% ssi", "{% url", "{% static", "{% csrf")
 
 DEFAULT_TEMPLATES = {
@@ -68,13 +75,30 @@ DEFAULT_TEMPLATES = {
         "{{ letter_subject }}",
         "Dear {{ patient_first_name }},\n\n{{ letter_body }}\n\n{{ clinic }}\n",
     ),
+    # The video link emails say when and how to join, nothing about the care itself.
+    EmailKind.ZOOM_LINK: (
+        "Your video appointment link",
+        "Dear {{ patient_first_name }},\n\n"
+        "Your video appointment is on {{ date }} at {{ time }}.\n\n"
+        "Join it from your phone, tablet or computer with this link:\n{{ join_url }}\n\n"
+        "You will wait in a waiting room until your practitioner lets you in.\n\n{{ clinic }}\n",
+    ),
+    EmailKind.ZOOM_LINK_CHANGED: (
+        "Your video appointment link has changed",
+        "Dear {{ patient_first_name }},\n\n"
+        "The link for your video appointment on {{ date }} at {{ time }} has changed: the link we sent"
+        " you before no longer works.\n\n"
+        "Join it from your phone, tablet or computer with this new link:\n{{ join_url }}\n\n"
+        "You will wait in a waiting room until your practitioner lets you in.\n\n{{ clinic }}\n",
+    ),
 }
 
 _engine = Engine(dirs=[], app_dirs=False, loaders=[("django.template.loaders.locmem.Loader", {})], debug=False)
 
 
-def template_problems(text: str) -> str:
-    """Why `text` cannot be used as an email template, or "" if it can."""
+def template_problems(text: str, *, required: tuple[str, ...] = ()) -> str:
+    """Why `text` cannot be used as an email template, or "" if it can. `required` are
+    placeholders it must show."""
     lowered = " ".join(text.split()).lower()
     for tag in FORBIDDEN_TAGS:
         if tag.replace(" ", "") in lowered.replace(" ", ""):
@@ -83,6 +107,9 @@ def template_problems(text: str) -> str:
         _engine.from_string(text)
     except TemplateSyntaxError as exc:
         return f"Template error: {exc}"
+    for name in required:
+        if not re.search(r"{{\s*" + name + r"\s*}}", text):
+            return f"This email must show {{{{ {name} }}}}."
     return ""
 
 
@@ -107,6 +134,21 @@ def appointment_values(appointment, *, organisation_name: str) -> dict[str, str]
         "date": f"{start:%A} {start.day} {start:%B %Y}",
         "time": f"{start:%H:%M}",
         "end_time": f"{end:%H:%M}",
+    }
+
+
+def zoom_link_values(appointment, *, join_url: str, organisation_name: str) -> dict[str, str]:
+    """Values of the video link emails: who, when and the join link. No service or location:
+    nothing that says what the care is."""
+    start = timezone.localtime(appointment.start, CLINIC_ZONE)
+    end = timezone.localtime(appointment.end, CLINIC_ZONE)
+    return {
+        **patient_values(appointment.patient, organisation_name=organisation_name),
+        "practitioner": appointment.practitioner.full_name,
+        "date": f"{start:%A} {start.day} {start:%B %Y}",
+        "time": f"{start:%H:%M}",
+        "end_time": f"{end:%H:%M}",
+        "join_url": join_url,
     }
 
 

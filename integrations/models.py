@@ -24,7 +24,7 @@ from django.utils import timezone
 from core.fields import EncryptedTextField
 from core.models import TenantModel
 from integrations.choices import EmailKind, EmailStatus, EmailTransport, OutboxStatus, PatientNameDisplay
-from integrations.mail import template_problems
+from integrations.mail import REQUIRED_PLACEHOLDERS, template_problems
 
 
 class IntegrationSettings(TenantModel):
@@ -161,10 +161,11 @@ class EmailTemplate(TenantModel):
 
     def clean(self):
         super().clean()
+        required = {"body": REQUIRED_PLACEHOLDERS.get(self.kind, ())}
         errors = {
             field: problem
             for field in ("subject", "body")
-            if (problem := template_problems(getattr(self, field) or ""))
+            if (problem := template_problems(getattr(self, field) or "", required=required.get(field, ())))
         }
         if errors:
             raise ValidationError(errors)

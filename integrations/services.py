@@ -20,10 +20,10 @@ from django.utils import timezone
 
 from core.links import absolute_url
 from core.models import Organisation, Staff
-from diary.choices import AppointmentStatus, ChangeKind
+from diary.choices import MOVABLE_STATUSES, AppointmentStatus, ChangeKind
 from diary.models import Appointment
 from integrations import mail, outbox
-from integrations.choices import EmailKind, EmailStatus, EmailTransport, OutboxStatus
+from integrations.choices import ZOOM_LINK_KINDS, EmailKind, EmailStatus, EmailTransport, OutboxStatus
 from integrations.google.choices import ConnectionStatus
 from integrations.google.exceptions import ConnectionBroken, PermanentGoogleError, TransientGoogleError
 from integrations.google.mail import AMBIGUOUS_REASONS, gmail_sender, send_via_gmail
@@ -476,14 +476,20 @@ def _withdraw(waiting: list[EmailDelivery], *, reason: str) -> None:
 
 
 def _rerender(delivery: EmailDelivery, appointment, values: dict) -> None:
-    rendered = mail.render_email(
-        delivery.kind, values, email_templates_for(appointment.organisation_id), to=appointment.patient.email
-    )
-    OutgoingEmail.objects.filter(delivery=delivery).update(subject=rendered.subject, body=rendered.body)
     changes = {"appointment_start": appointment.start, "from_staff": appointment.practitioner}
     if delivery.kind == EmailKind.CHANGE:
         changes["dedupe_key"] = f"change:{appointment.pk}:v{appointment.version}"
-    EmailDelivery.objects.filter(pk=delivery.pk).update(**changes)
+    email_rerender(delivery=delivery, patient=appointment.patient, values=values, **changes)
+
+
+def email_rerender(*, delivery: EmailDelivery, patient, values: dict, **changes) -> None:
+    """Write an unsent email's message again, from its kind's template with `values`, in the
+    caller's transaction (which holds the delivery's row lock, so no sender has claimed it);
+    `changes` go on its record (its appointment's start, a new dedupe key)."""
+    rendered = mail.render_email(delivery.kind, values, email_templates_for(patient.organisation_id), to=patient.email)
+    OutgoingEmail.objects.filter(delivery=delivery).update(subject=rendered.subject, body=rendered.body)
+    if changes:
+        EmailDelivery.objects.filter(pk=delivery.pk).update(**changes)
 
 
 def reminders_enqueue_due(*, now: datetime | None = None) -> int:
@@ -655,6 +661,12 @@ def email_send_one(delivery: EmailDelivery, token) -> str:
             return _email_skip(delivery, token, "The appointment was cancelled.")
         if current[1] != delivery.appointment_start:
             return _email_skip(delivery, token, "The appointment moved; its new time gets its own reminder.")
+    if delivery.kind in ZOOM_LINK_KINDS:
+        # A cancellation withdraws a waiting link email only where appointment emails are on,
+        # and not one recorded while the cancellation was committing: this catches the rest.
+        status = Appointment.objects.filter(pk=delivery.appointment_id).values_list("status", flat=True).first()
+        if status not in MOVABLE_STATUSES:
+            return _email_skip(delivery, token, "The appointment is no longer booked.")
     org_settings = integration_settings_for(delivery.organisation_id)
     candidates = [staff_id for staff_id in (delivery.from_staff_id, org_settings.clinic_sender_id) if staff_id]
     connections = {c.staff_id: c for c in GoogleConnection.objects.filter(staff_id__in=candidates)}

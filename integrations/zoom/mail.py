@@ -2,21 +2,33 @@
 
 The integrations engine sends patient email (`integrations.services`): consent and
 deceased/archived checks, the privacy release, the practitioner's Gmail or the clinic's sender
-or the mail server, at most once per key, with a content-free record. It has no "Zoom link"
-kind yet, so the link goes as a letter (`letter_send`, the clinic's letter template) whose
-subject and body are written here. Seam: once the engine has a `zoom_link` email kind with its
-own template, `zoom_link_send` switches to it and nothing else changes.
+or the mail server, at most once per key, with a content-free record. The link goes as a
+`zoom_link` email of the appointment (the clinic may word it, `{{ join_url }}` required): the
+time and the join link, nothing clinical, never the host's start link.
+
+The link must stay true. Zoom cannot move a meeting to another host, and a meeting deleted in
+Zoom has to be made again, so an appointment can get a new meeting, with a new join link, after
+its patient was emailed the old one. In the transaction that records the new meeting
+(`services.meeting_record_created`), `zoom_link_follow_new_meeting` corrects a link email still
+waiting to be sent, or else, if the patient was sent one, records a `zoom_link_changed` email
+with the new link, once per new meeting.
 """
 
 from dataclasses import dataclass
 
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from integrations.choices import EmailStatus
-from integrations.mail import CLINIC_ZONE
-from integrations.services import letter_send
+from diary.choices import MOVABLE_STATUSES
+from diary.models import Appointment
+from integrations import mail
+from integrations.choices import ZOOM_LINK_KINDS, EmailKind, EmailStatus
+from integrations.models import EmailDelivery
+from integrations.services import email_delivery_create, email_rerender
+from integrations.zoom.models import ZoomMeeting, ZoomMeetingRequest
 
-SUBJECT = "Your video appointment link"
+NOT_READY = "The Zoom meeting is being replaced. Please try again in a moment."
 
 
 @dataclass(frozen=True)
@@ -29,23 +41,121 @@ class ZoomLinkResult:
         return self.status in (EmailStatus.PENDING, EmailStatus.SENDING, EmailStatus.SENT)
 
 
-def zoom_link_body(appointment, meeting) -> str:
-    """The join link and the time: nothing clinical, and never the host's start link."""
-    start = timezone.localtime(appointment.start, CLINIC_ZONE)
-    return (
-        f"Your video appointment is on {start:%A} {start.day} {start:%B %Y} at {start:%H:%M}.\n\n"
-        f"Join it from your phone, tablet or computer with this link:\n{meeting.join_url}\n\n"
-        "You will wait in a waiting room until your practitioner lets you in."
+def _values(appointment, meeting: ZoomMeeting) -> dict[str, str]:
+    return mail.zoom_link_values(
+        appointment, join_url=meeting.join_url, organisation_name=appointment.organisation.name
     )
 
 
-def zoom_link_send(*, actor, appointment, meeting, idempotency_key: str) -> ZoomLinkResult:
-    """Queue the email (sent after commit). The same key never sends a second copy."""
-    delivery = letter_send(
-        actor=actor,
-        patient=appointment.patient,
-        subject=SUBJECT,
-        body=zoom_link_body(appointment, meeting),
-        idempotency_key=f"zoom-link:{meeting.zoom_meeting_id}:{idempotency_key}",
-    )
+def _live_meeting(appointment_id) -> ZoomMeeting | None:
+    return ZoomMeeting.objects.filter(
+        appointment_id=appointment_id, retired_at__isnull=True, deleted_at__isnull=True
+    ).first()
+
+
+def _lock_meeting_changes(appointment_id) -> None:
+    """Serialise with the recording of a new meeting for the appointment, which writes its
+    request row (`services.meeting_record_created`): a link email recorded meanwhile is then
+    either seen by that transaction, or sees its new meeting."""
+    list(ZoomMeetingRequest.objects.select_for_update().filter(appointment_id=appointment_id).values_list("pk"))
+
+
+@transaction.atomic
+def zoom_link_send(*, actor, appointment, idempotency_key: str) -> ZoomLinkResult:
+    """Queue the email with the appointment's live meeting's join link (sent after commit).
+    The same key (one click) never sends a second copy."""
+    dedupe_key = f"zoom-link:{appointment.pk}:{idempotency_key}"
+    delivery = EmailDelivery.objects.filter(dedupe_key=dedupe_key).first()
+    if delivery is None:
+        _lock_meeting_changes(appointment.pk)
+        meeting = _live_meeting(appointment.pk)
+        if meeting is None:
+            return ZoomLinkResult(status=EmailStatus.SKIPPED, reason=NOT_READY)
+        delivery = email_delivery_create(
+            kind=EmailKind.ZOOM_LINK,
+            patient=appointment.patient,
+            appointment=appointment,
+            from_staff=actor,
+            dedupe_key=dedupe_key,
+            values=lambda: _values(appointment, meeting),
+        )
     return ZoomLinkResult(status=delivery.status, reason=delivery.skip_reason or delivery.last_error)
+
+
+def _legacy_letters(appointment, meeting: ZoomMeeting) -> Q:
+    """Link emails recorded before the `zoom_link` kind existed: letters, keyed by patient,
+    meeting and click (`letter:<patient>:zoom-link:<meeting>:<token>`), about no appointment."""
+    earlier = (
+        ZoomMeeting.objects.filter(appointment_id=appointment.pk)
+        .exclude(pk=meeting.pk)
+        .values_list("zoom_meeting_id", flat=True)
+    )
+    prefixes = Q()
+    for zoom_meeting_id in earlier:
+        prefixes |= Q(dedupe_key__startswith=f"letter:{appointment.patient_id}:zoom-link:{zoom_meeting_id}:")
+    if not prefixes:
+        return Q(pk__in=[])
+    return Q(kind=EmailKind.LETTER, patient_id=appointment.patient_id, appointment__isnull=True) & prefixes
+
+
+def zoom_link_follow_new_meeting(*, appointment, meeting: ZoomMeeting) -> EmailDelivery | None:
+    """The appointment has a new meeting (recorded in the caller's transaction): make sure the
+    patient is not left holding a link that no longer works.
+
+    - A link email still waiting to be sent is written again with the new link: coalesced, no
+      second email. (A failed one, waiting for a person to retry it, is written again too.)
+    - Otherwise, if the patient was sent a link for this appointment, one "link has changed"
+      email is recorded, keyed by the new meeting: a retried push never sends it twice.
+    - Nothing new for an appointment no longer booked or arrived, or already started; nothing
+      if the patient was never sent a link.
+
+    Returns the new email's record, if one was made.
+    """
+    _lock_meeting_changes(appointment.pk)
+    deliveries = list(
+        EmailDelivery.objects.select_for_update()
+        .filter(Q(appointment_id=appointment.pk, kind__in=ZOOM_LINK_KINDS) | _legacy_letters(appointment, meeting))
+        .exclude(status=EmailStatus.SKIPPED)
+        .order_by("pk")
+    )
+    if not deliveries:
+        return None
+    # Afresh: the push's copy may predate a cancellation or a move.
+    appointment = Appointment.objects.select_related("patient", "practitioner", "organisation").get(pk=appointment.pk)
+    if appointment.status not in MOVABLE_STATUSES:
+        return None
+    # Messages still held: waiting to be sent (not yet claimed by a sender: the row lock above
+    # keeps one from claiming it now), or failed and waiting for a person to retry them.
+    held = [
+        d
+        for d in deliveries
+        if d.kind in ZOOM_LINK_KINDS and d.lease_token is None and d.status in (EmailStatus.PENDING, EmailStatus.DEAD)
+    ]
+    for delivery in held:
+        email_rerender(
+            delivery=delivery,
+            patient=appointment.patient,
+            values=_values(appointment, meeting),
+            appointment_start=appointment.start,
+        )
+    if any(d.status == EmailStatus.PENDING for d in held):
+        return None  # the waiting email carries the new link now
+    # An old-style letter still waiting goes with the old link: the new email follows it.
+    told = any(d.status in (EmailStatus.SENT, EmailStatus.SENDING, EmailStatus.PENDING) for d in deliveries)
+    if not told or appointment.start <= timezone.now():
+        return None
+    dedupe_key = f"zoom-link-changed:{appointment.pk}:{meeting.zoom_meeting_id}"
+    if EmailDelivery.objects.filter(dedupe_key=dedupe_key).exists():
+        return None
+    try:
+        with transaction.atomic():  # a savepoint: a clash must not undo the meeting's record
+            return email_delivery_create(
+                kind=EmailKind.ZOOM_LINK_CHANGED,
+                patient=appointment.patient,
+                appointment=appointment,
+                from_staff=appointment.practitioner,
+                dedupe_key=dedupe_key,
+                values=lambda: _values(appointment, meeting),
+            )
+    except IntegrityError:
+        return None

@@ -36,7 +36,7 @@ from diary.services import appointment_cancel, appointment_reschedule
 from integrations.choices import OutboxStatus
 from integrations.models import OutboxEntry
 from integrations.services import outbox_entry_mark_wanted
-from integrations.zoom import hooks, oauth, webhooks
+from integrations.zoom import hooks, mail, oauth, webhooks
 from integrations.zoom.choices import (
     ZOOM_MEETING,
     AuditKind,
@@ -575,10 +575,12 @@ def meeting_record_created(
 ) -> ZoomMeeting:
     """Mirror a meeting Jelly has just created in Zoom (or found, when the create's answer was
     lost), with its audit entry; in the same transaction, retire the meeting it replaces (the
-    practitioner changed: it is deleted in Zoom next) and clear the request's pending create.
+    practitioner changed: it is deleted in Zoom next), clear the request's pending create, and
+    bring the patient's Zoom link emails up to the new join link (`mail`).
 
     Recording the new meeting before deleting the old one is what keeps a retry from creating
-    a third: whatever happens next, Jelly knows both meetings.
+    a third: whatever happens next, Jelly knows both meetings. The link email, made here, is
+    made once with it.
     """
     now = timezone.now()
     if replacing is not None:
@@ -607,6 +609,8 @@ def meeting_record_created(
         source=AuditSource.JELLY,
         occurred_at=now,
     )
+    if appointment is not None:
+        mail.zoom_link_follow_new_meeting(appointment=appointment, meeting=meeting)
     return meeting
 
 

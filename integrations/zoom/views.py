@@ -286,7 +286,7 @@ class AppointmentZoomEmailLinkView(AppointmentZoomActionView):
             messages.info(request, "The Zoom meeting is not ready yet. Please try again in a moment.")
             return self.back(appointment)
         result = mail.zoom_link_send(
-            actor=request.user, appointment=appointment, meeting=meeting, idempotency_key=form.cleaned_data["token"]
+            actor=request.user, appointment=appointment, idempotency_key=form.cleaned_data["token"]
         )
         if result.sent_or_queued:
             messages.success(request, "The Zoom link is on its way to the patient.")

@@ -153,8 +153,10 @@ def test_the_zoom_link_is_emailed_to_the_patient_once_per_click(
     assert meeting.join_url in message.body
     assert "zak=" not in message.body
     assert "Monday 7 January 2030 at 10:00" in message.body
-    delivery = EmailDelivery.objects.get(appointment__isnull=True, patient=appointment.patient, kind=EmailKind.LETTER)
-    assert delivery.status == EmailStatus.SENT
+    assert message.subject == "Your video appointment link"
+    assert "Video follow-up" not in message.body  # nothing about the care itself
+    delivery = EmailDelivery.objects.get(appointment=appointment, kind=EmailKind.ZOOM_LINK)
+    assert (delivery.status, delivery.patient) == (EmailStatus.SENT, appointment.patient)
 
 
 def test_without_consent_the_link_is_not_emailed_and_staff_are_told_why(

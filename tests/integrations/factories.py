@@ -130,6 +130,9 @@ def google_connection_at(fake, staff, *, account: str | None = None, scopes=(CAL
     return connection
 
 
+PATIENT_EMAIL = "john.smith@patients.test"
+
+
 def consent_to_email(patient, recorded_by):
     from privacy.services import consent_record
 

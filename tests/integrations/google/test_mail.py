@@ -21,21 +21,18 @@ from integrations.google.models import GoogleConnection
 from integrations.models import EmailDelivery, EmailTemplate, OutgoingEmail
 from tests.diary.conftest import alice_hours, at, follow_up  # noqa: F401 - fixtures
 from tests.fakes.google import Fault
-from tests.integrations.factories import IntegrationSettingsFactory, consent_to_email, google_connection_at
+from tests.integrations.factories import (
+    PATIENT_EMAIL,
+    IntegrationSettingsFactory,
+    consent_to_email,
+    google_connection_at,
+)
 from tests.patients.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
 
 ALICE_GOOGLE = "alice.mail@gmail.test"
 RITA_GOOGLE = "clinic.front.desk@gmail.test"
-PATIENT_EMAIL = "john.smith@patients.test"
-
-
-@pytest.fixture
-def john(clinic, alice_practitioner):
-    patient = PatientFactory(organisation=clinic, given_name="John", family_name="Smith", email=PATIENT_EMAIL)
-    consent_to_email(patient, alice_practitioner)
-    return patient
 
 
 @pytest.fixture

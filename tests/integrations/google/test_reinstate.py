@@ -16,13 +16,11 @@ from integrations.google.client import event_id_for
 from integrations.google.sync import forget_clients
 from integrations.models import EmailDelivery, OutboxEntry, OutgoingEmail
 from tests.diary.conftest import alice_hours, at, follow_up  # noqa: F401 - fixtures
-from tests.integrations.factories import consent_to_email, google_connection_at
-from tests.patients.factories import PatientFactory
+from tests.integrations.factories import google_connection_at
 
 pytestmark = pytest.mark.django_db
 
 ALICE_GOOGLE = "alice.physio@gmail.test"
-PATIENT_EMAIL = "john.smith@patients.test"
 BOOKED = "Your appointment on Monday 7 January 2030 at 10:00"
 CANCELLED = "Your appointment on Monday 7 January 2030 is cancelled"
 
@@ -33,13 +31,6 @@ def _fresh_clients():
     forget_clients()
     yield
     forget_clients()
-
-
-@pytest.fixture
-def john(clinic, alice_practitioner):
-    patient = PatientFactory(organisation=clinic, given_name="John", family_name="Smith", email=PATIENT_EMAIL)
-    consent_to_email(patient, alice_practitioner)
-    return patient
 
 
 @pytest.fixture

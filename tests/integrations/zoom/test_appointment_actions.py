@@ -16,19 +16,10 @@ from integrations.zoom.choices import AuditKind, AuditSource
 from integrations.zoom.models import ZoomAuditEntry, ZoomMeeting
 from integrations.zoom.selectors import attendance_from
 from tests.diary.conftest import alice_hours, at  # noqa: F401 - fixtures
-from tests.integrations.factories import consent_to_email
+from tests.integrations.factories import PATIENT_EMAIL
 from tests.patients.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
-
-PATIENT_EMAIL = "john.smith@patients.test"
-
-
-@pytest.fixture
-def john(clinic, alice_practitioner):
-    patient = PatientFactory(organisation=clinic, given_name="John", family_name="Smith", email=PATIENT_EMAIL)
-    consent_to_email(patient, alice_practitioner)
-    return patient
 
 
 @pytest.fixture

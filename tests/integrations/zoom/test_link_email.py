@@ -26,25 +26,20 @@ from integrations.zoom.choices import ZOOM_MEETING
 from integrations.zoom.models import ZoomMeeting
 from integrations.zoom.services import meeting_record_created
 from tests.diary.conftest import alice_hours, at, paul_hours  # noqa: F401 - fixtures
-from tests.integrations.factories import EmailDeliveryFactory, IntegrationSettingsFactory, consent_to_email
-from tests.patients.factories import PatientFactory
+from tests.integrations.factories import (
+    PATIENT_EMAIL,
+    EmailDeliveryFactory,
+    IntegrationSettingsFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
-PATIENT_EMAIL = "john.smith@patients.test"
 CHANGED = "Your video appointment link has changed"
 
 
 @pytest.fixture
 def committed(django_capture_on_commit_callbacks):
     return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
-@pytest.fixture
-def john(clinic, alice_practitioner):
-    patient = PatientFactory(organisation=clinic, given_name="John", family_name="Smith", email=PATIENT_EMAIL)
-    consent_to_email(patient, alice_practitioner)
-    return patient
 
 
 @pytest.fixture

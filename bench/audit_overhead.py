@@ -7,7 +7,7 @@ swapped for a no-op here in the benchmark (there is no runtime switch to turn au
 Database connections are kept between requests, as in production (DATABASE_CONN_MAX_AGE).
 Prints p50/p95 for both, the p50 ratio (goal: <= 1.15), the INSERTs into the audit table per
 audited request (goal: 1) and the statements auditing adds to a request (BEGIN, claim the chain
-head, INSERT the entry, move the head's hash, COMMIT).
+head, INSERT the entry, COMMIT; a trigger moves the head's hash with the INSERT).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/jelly .venv/bin/python bench/audit_overhead.py
 """

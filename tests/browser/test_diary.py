@@ -35,7 +35,9 @@ def book_from_slot(page, time, patient_search):
     panel = page.locator("#diary-panel")
     panel.get_by_role("heading", name="New appointment").wait_for()
     assert panel.get_by_label("Start time").input_value() == time
-    panel.get_by_label("Find the patient").fill(patient_search)
+    # Typed key by key, as a person does: one `fill` is a single input event, which can land
+    # before HTMX has wired up the freshly swapped-in form and so never reach the server.
+    panel.get_by_label("Find the patient").press_sequentially(patient_search, delay=60)
     # The patient list fills in as you type (HTMX); the first match is chosen.
     panel.locator("#id_patient option").filter(has_text=patient_search).first.wait_for(state="attached")
     panel.get_by_label("Service", exact=True).select_option(label="Follow-up")

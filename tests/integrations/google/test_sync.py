@@ -30,6 +30,7 @@ from tests.diary.conftest import (  # noqa: F401 - fixtures
     DAY,
     alice_hours,
     at,
+    book,
     follow_up,
     patient,
     paul_hours,
@@ -153,25 +154,15 @@ def test_book_move_reassign_and_cancel_reach_the_practitioners_calendars(
 
 
 def test_the_push_leaves_only_after_commit(
+    book,  # noqa: F811
     connected,
-    rita_receptionist,
     alice_practitioner,
     alice_hours,  # noqa: F811
-    patient,  # noqa: F811
-    follow_up,  # noqa: F811
-    clinic_location,
     django_capture_on_commit_callbacks,
 ):
     fake = connected
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        appointment = diary.appointment_book(
-            actor=rita_receptionist,
-            patient=patient,
-            practitioner=alice_practitioner,
-            service=follow_up,
-            location=clinic_location,
-            start=at(9),
-        )
+        appointment = book(at(9))
         assert OutboxEntry.objects.filter(appointment=appointment, status=OutboxStatus.PENDING).exists()
     assert live(fake, ALICE_GOOGLE) == {}  # committed nothing yet, so nothing left
     assert callbacks
@@ -252,23 +243,13 @@ def test_the_demo_seeder_books_through_the_diary_so_its_appointments_are_pushed(
 
 
 def test_draining_twice_makes_one_external_effect(
+    book,  # noqa: F811
     connected,
-    rita_receptionist,
     alice_practitioner,
     alice_hours,  # noqa: F811
-    patient,  # noqa: F811
-    follow_up,  # noqa: F811
-    clinic_location,
 ):
     fake = connected
-    diary.appointment_book(
-        actor=rita_receptionist,
-        patient=patient,
-        practitioner=alice_practitioner,
-        service=follow_up,
-        location=clinic_location,
-        start=at(9),
-    )
+    book(at(9))
     before = len(fake.requests_to("/calendar/v3/"))
     first = outbox.drain()
     second = outbox.drain()
@@ -278,23 +259,14 @@ def test_draining_twice_makes_one_external_effect(
 
 
 def test_ten_quick_edits_cost_one_push_of_the_current_state(
+    book,  # noqa: F811
     connected,
     rita_receptionist,
     alice_practitioner,
     alice_hours,  # noqa: F811
-    patient,  # noqa: F811
-    follow_up,  # noqa: F811
-    clinic_location,
 ):
     fake = connected
-    appointment = diary.appointment_book(
-        actor=rita_receptionist,
-        patient=patient,
-        practitioner=alice_practitioner,
-        service=follow_up,
-        location=clinic_location,
-        start=at(9),
-    )
+    appointment = book(at(9))
     for minutes in range(1, 10):
         appointment = diary.appointment_reschedule(
             actor=rita_receptionist,
@@ -313,26 +285,16 @@ def test_ten_quick_edits_cost_one_push_of_the_current_state(
 
 
 def test_a_lost_answer_to_an_insert_is_patched_not_duplicated(
+    book,  # noqa: F811
     connected,
-    rita_receptionist,
     alice_practitioner,
     alice_hours,  # noqa: F811
-    patient,  # noqa: F811
-    follow_up,  # noqa: F811
-    clinic_location,
     settings,
 ):
     fake = connected
     settings.INTEGRATIONS_OUTBOX_BACKOFF_BASE_SECONDS = 0.01
     settings.INTEGRATIONS_OUTBOX_BACKOFF_CAP_SECONDS = 0.02
-    appointment = diary.appointment_book(
-        actor=rita_receptionist,
-        patient=patient,
-        practitioner=alice_practitioner,
-        service=follow_up,
-        location=clinic_location,
-        start=at(9),
-    )
+    appointment = book(at(9))
     fake.inject(Fault.DROP_AFTER, method="POST", path="/calendar/v3/", times=2)  # httplib2 retries once itself
     report = outbox.drain(until_settled=True, poll_seconds=0.05)
     assert report.retried == 1 and report.done == 1
@@ -343,25 +305,15 @@ def test_a_lost_answer_to_an_insert_is_patched_not_duplicated(
 
 @pytest.mark.parametrize("fault", [Fault.RATE_LIMIT, Fault.USER_RATE_LIMIT, Fault.TOO_MANY_REQUESTS, Fault.UNAVAILABLE])
 def test_rate_limits_and_outages_back_off_then_succeed(
+    book,  # noqa: F811
     fault,
     connected,
-    rita_receptionist,
     alice_practitioner,
     alice_hours,  # noqa: F811
-    patient,  # noqa: F811
-    follow_up,  # noqa: F811
-    clinic_location,
     settings,
 ):
     fake = connected
-    appointment = diary.appointment_book(
-        actor=rita_receptionist,
-        patient=patient,
-        practitioner=alice_practitioner,
-        service=follow_up,
-        location=clinic_location,
-        start=at(9),
-    )
+    appointment = book(at(9))
     fake.inject(fault, path="/calendar/v3/", times=2)
     first = outbox.drain()
     entry = OutboxEntry.objects.get(appointment=appointment)
@@ -378,15 +330,12 @@ def test_rate_limits_and_outages_back_off_then_succeed(
 
 
 def test_after_the_retry_budget_the_row_is_dead_lettered_and_a_retry_brings_it_back(
+    book,  # noqa: F811
     connected,
     client_for,
-    rita_receptionist,
     alice_practitioner,
     adam_admin,
     alice_hours,  # noqa: F811
-    patient,  # noqa: F811
-    follow_up,  # noqa: F811
-    clinic_location,
     settings,
     django_capture_on_commit_callbacks,
 ):
@@ -394,14 +343,7 @@ def test_after_the_retry_budget_the_row_is_dead_lettered_and_a_retry_brings_it_b
     settings.INTEGRATIONS_OUTBOX_MAX_ATTEMPTS = 3
     settings.INTEGRATIONS_OUTBOX_BACKOFF_BASE_SECONDS = 0.01
     settings.INTEGRATIONS_OUTBOX_BACKOFF_CAP_SECONDS = 0.02
-    appointment = diary.appointment_book(
-        actor=rita_receptionist,
-        patient=patient,
-        practitioner=alice_practitioner,
-        service=follow_up,
-        location=clinic_location,
-        start=at(9),
-    )
+    appointment = book(at(9))
     fake.inject(Fault.SERVER_ERROR, path="/calendar/v3/", times=3)
     report = outbox.drain(until_settled=True, poll_seconds=0.05)
     entry = OutboxEntry.objects.get(appointment=appointment)
@@ -423,37 +365,21 @@ def test_after_the_retry_budget_the_row_is_dead_lettered_and_a_retry_brings_it_b
 
 
 def test_a_revoked_grant_breaks_the_connection_once_blocks_its_rows_and_reconnecting_catches_up(
+    book,  # noqa: F811
     connected,
     client_for,
     rita_receptionist,
     alice_practitioner,
     adam_admin,
     alice_hours,  # noqa: F811
-    patient,  # noqa: F811
-    follow_up,  # noqa: F811
-    clinic_location,
     django_capture_on_commit_callbacks,
 ):
     fake = connected
-    first = diary.appointment_book(
-        actor=rita_receptionist,
-        patient=patient,
-        practitioner=alice_practitioner,
-        service=follow_up,
-        location=clinic_location,
-        start=at(9),
-    )
+    first = book(at(9))
     outbox.drain()
     fake.revoke_account(ALICE_GOOGLE)  # Alice removed Jelly at myaccount.google.com
     fake.expire_access_tokens(ALICE_GOOGLE)
-    second = diary.appointment_book(
-        actor=rita_receptionist,
-        patient=patient,
-        practitioner=alice_practitioner,
-        service=follow_up,
-        location=clinic_location,
-        start=at(10),
-    )
+    second = book(at(10))
     third = diary.appointment_reschedule(actor=rita_receptionist, appointment=first, version=1, start=at(11))
     with django_capture_on_commit_callbacks(execute=True):
         report = outbox.drain()
@@ -488,23 +414,13 @@ def test_a_revoked_grant_breaks_the_connection_once_blocks_its_rows_and_reconnec
 
 
 def test_a_single_401_is_refreshed_and_retried_transparently(
+    book,  # noqa: F811
     connected,
-    rita_receptionist,
     alice_practitioner,
     alice_hours,  # noqa: F811
-    patient,  # noqa: F811
-    follow_up,  # noqa: F811
-    clinic_location,
 ):
     fake = connected
-    diary.appointment_book(
-        actor=rita_receptionist,
-        patient=patient,
-        practitioner=alice_practitioner,
-        service=follow_up,
-        location=clinic_location,
-        start=at(9),
-    )
+    book(at(9))
     fake.inject(Fault.UNAUTHORIZED, path="/calendar/v3/", times=1)
     assert outbox.drain().done == 1
     assert GoogleConnection.objects.get(staff=alice_practitioner).status == ConnectionStatus.CONNECTED
@@ -512,23 +428,13 @@ def test_a_single_401_is_refreshed_and_retried_transparently(
 
 
 def test_a_401_that_survives_the_refresh_breaks_the_connection(
+    book,  # noqa: F811
     connected,
-    rita_receptionist,
     alice_practitioner,
     alice_hours,  # noqa: F811
-    patient,  # noqa: F811
-    follow_up,  # noqa: F811
-    clinic_location,
 ):
     fake = connected
-    diary.appointment_book(
-        actor=rita_receptionist,
-        patient=patient,
-        practitioner=alice_practitioner,
-        service=follow_up,
-        location=clinic_location,
-        start=at(9),
-    )
+    book(at(9))
     fake.inject(Fault.UNAUTHORIZED, path="/calendar/v3/", times=2)
     report = outbox.drain()
     assert report.blocked == 1
@@ -538,33 +444,16 @@ def test_a_401_that_survives_the_refresh_breaks_the_connection(
 
 
 def test_reconcile_repairs_drift_and_never_duplicates(
+    book,  # noqa: F811
     connected,
-    rita_receptionist,
     alice_practitioner,
     paul_practitioner,
     alice_hours,  # noqa: F811
-    patient,  # noqa: F811
-    follow_up,  # noqa: F811
-    clinic_location,
     capsys,
 ):
     fake = connected
-    kept = diary.appointment_book(
-        actor=rita_receptionist,
-        patient=patient,
-        practitioner=alice_practitioner,
-        service=follow_up,
-        location=clinic_location,
-        start=at(9),
-    )
-    lost = diary.appointment_book(
-        actor=rita_receptionist,
-        patient=patient,
-        practitioner=alice_practitioner,
-        service=follow_up,
-        location=clinic_location,
-        start=at(10),
-    )
+    kept = book(at(9))
+    lost = book(at(10))
     outbox.drain()
     # Drift: a row Jelly thinks is done but whose push never happened (e.g. restored backup),
     # and an appointment with no row at all.
@@ -583,26 +472,16 @@ def test_reconcile_repairs_drift_and_never_duplicates(
 
 
 def test_disconnecting_with_removal_deletes_the_pushed_events_then_revokes(
+    book,  # noqa: F811
     connected,
     client_for,
-    rita_receptionist,
     alice_practitioner,
     alice_hours,  # noqa: F811
-    patient,  # noqa: F811
-    follow_up,  # noqa: F811
-    clinic_location,
     django_capture_on_commit_callbacks,
 ):
     fake = connected
     for hour in (9, 10, 11):
-        diary.appointment_book(
-            actor=rita_receptionist,
-            patient=patient,
-            practitioner=alice_practitioner,
-            service=follow_up,
-            location=clinic_location,
-            start=at(hour),
-        )
+        book(at(hour))
     outbox.drain()
     assert len(live(fake, ALICE_GOOGLE)) == 3
     token = GoogleConnection.objects.get(staff=alice_practitioner).refresh_token
@@ -616,6 +495,7 @@ def test_disconnecting_with_removal_deletes_the_pushed_events_then_revokes(
 
 
 def test_a_broken_previous_owner_keeps_the_stale_copy_until_they_reconnect(
+    book,  # noqa: F811
     connected,
     client_for,
     rita_receptionist,
@@ -623,20 +503,10 @@ def test_a_broken_previous_owner_keeps_the_stale_copy_until_they_reconnect(
     paul_practitioner,
     alice_hours,  # noqa: F811
     paul_hours,  # noqa: F811
-    patient,  # noqa: F811
-    follow_up,  # noqa: F811
-    clinic_location,
     django_capture_on_commit_callbacks,
 ):
     fake = connected
-    appointment = diary.appointment_book(
-        actor=rita_receptionist,
-        patient=patient,
-        practitioner=alice_practitioner,
-        service=follow_up,
-        location=clinic_location,
-        start=at(9),
-    )
+    appointment = book(at(9))
     outbox.drain()
     GoogleConnection.objects.filter(staff=alice_practitioner).update(
         status=ConnectionStatus.BROKEN, broken_at=datetime.datetime.now(datetime.UTC)
@@ -660,21 +530,11 @@ def test_a_broken_previous_owner_keeps_the_stale_copy_until_they_reconnect(
 
 
 def test_a_practitioner_without_google_gets_no_rows_and_no_calls(
+    book,  # noqa: F811
     fake_google,
-    rita_receptionist,
     alice_practitioner,
     alice_hours,  # noqa: F811
-    patient,  # noqa: F811
-    follow_up,  # noqa: F811
-    clinic_location,
 ):
-    diary.appointment_book(
-        actor=rita_receptionist,
-        patient=patient,
-        practitioner=alice_practitioner,
-        service=follow_up,
-        location=clinic_location,
-        start=at(9),
-    )
+    book(at(9))
     assert not OutboxEntry.objects.filter(destination=GOOGLE_CALENDAR).exists()
     assert fake_google.requests == []

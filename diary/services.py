@@ -660,11 +660,18 @@ def appointment_reschedule(
     )
 
 
-def _set_status_locked(locked: Appointment, *, actor: Staff, status: str, reason: str = "") -> Appointment:
+def _set_status_locked(
+    locked: Appointment, *, actor: Staff, status: str, reason: str = "", after_arrival: bool = False
+) -> Appointment:
+    """Move `locked` along `STATUS_FLOW`. Cancelling an arrived appointment is a person's
+    decision, confirmed with `after_arrival` (see `appointment_cancel`)."""
     if status not in AppointmentStatus.values:
         raise DomainError(f"Unknown status {status!r}.", errors={"status": ["Choose a status."]})
     if status == locked.status:
         return locked
+    if status == AppointmentStatus.CANCELLED and locked.status == AppointmentStatus.ARRIVED and not after_arrival:
+        message = "The patient has arrived, so the appointment is cancelled only when staff confirm it."
+        raise DomainError(message, errors={"status": [message]})
     if status not in STATUS_FLOW[locked.status]:
         target = AppointmentStatus(status).label.lower()
         message = f"{_with_article(locked.get_status_display().lower())} appointment cannot become {target}."
@@ -707,11 +714,13 @@ def appointment_cancel(
     it showed. Callers acting on their own (admin bulk actions, a meeting deleted in Zoom) leave it
     off, are refused, and the appointment stays arrived.
     """
-    locked = _locked(appointment, version)
-    if locked.status == AppointmentStatus.ARRIVED and not after_arrival:
-        message = "The patient has arrived, so the appointment is cancelled only when staff confirm it."
-        raise DomainError(message, errors={"status": [message]})
-    return _set_status_locked(locked, actor=actor, status=AppointmentStatus.CANCELLED, reason=reason)
+    return _set_status_locked(
+        _locked(appointment, version),
+        actor=actor,
+        status=AppointmentStatus.CANCELLED,
+        reason=reason,
+        after_arrival=after_arrival,
+    )
 
 
 @transaction.atomic
@@ -727,11 +736,9 @@ def appointment_set_status(
     """Arrived, completed, did not attend, booked again (undoing a mistaken arrival) or
     cancelled, along `STATUS_FLOW` only. Cancelling an arrived appointment needs `after_arrival`,
     exactly as in `appointment_cancel`."""
-    locked = _locked(appointment, version)
-    if status == AppointmentStatus.CANCELLED and locked.status == AppointmentStatus.ARRIVED and not after_arrival:
-        message = "The patient has arrived, so the appointment is cancelled only when staff confirm it."
-        raise DomainError(message, errors={"status": [message]})
-    return _set_status_locked(locked, actor=actor, status=status, reason=reason)
+    return _set_status_locked(
+        _locked(appointment, version), actor=actor, status=status, reason=reason, after_arrival=after_arrival
+    )
 
 
 @transaction.atomic
@@ -977,12 +984,16 @@ def series_cancel_from(
 ) -> list[Appointment]:
     """Cancel this occurrence and every later booked one; the series ends before it.
 
-    Occurrences already arrived or completed are left as they are.
+    Later occurrences already arrived or completed are left as they are. This one must be booked:
+    an arrived patient's appointment is cancelled on its own (`appointment_cancel`).
     """
     following = _following(appointment)
     current = next((item for item in following if item.pk == appointment.pk), None)
     if current is None or (version is not None and current.version != version):
         raise DomainError(STALE_VERSION, errors={"version": [STALE_VERSION]}, conflict=True)
+    if current.status == AppointmentStatus.ARRIVED:
+        message = "The patient has arrived: cancel this appointment on its own, then the rest from the next one."
+        raise DomainError(message, errors={"status": [message]})
     cancelled = [
         _set_status_locked(item, actor=actor, status=AppointmentStatus.CANCELLED, reason=reason)
         for item in following

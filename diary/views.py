@@ -435,12 +435,8 @@ class AppointmentCancelView(AppointmentStatusView):
         if not form.is_valid():
             return self.render_panel(self.appointment_context(appointment, error="Reload and try again."), status=400)
         data = form.cleaned_data
-        following = data.get("scope") == "following" and appointment.series_id
-        if following and appointment.status == AppointmentStatus.ARRIVED:
-            error = "The patient has arrived: cancel this appointment on its own, then the rest from the next one."
-            return self.render_panel(self.appointment_context(appointment, error=error), status=400)
         try:
-            if following:
+            if data.get("scope") == "following" and appointment.series_id:
                 cancelled = services.series_cancel_from(
                     actor=request.user, appointment=appointment, reason=data["reason"], version=data["version"]
                 )

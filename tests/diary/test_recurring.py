@@ -129,6 +129,13 @@ class TestChangingASeries:
         rule = AppointmentSeries.objects.get().rrule
         assert "COUNT" not in rule and "UNTIL=20300121T095959" in rule
 
+    def test_cancel_this_and_following_refuses_from_an_arrived_occurrence(self, series, rita_receptionist):
+        Appointment.objects.filter(pk=series[2].pk).update(status=AppointmentStatus.ARRIVED)
+        with pytest.raises(DomainError) as refused:
+            services.series_cancel_from(actor=rita_receptionist, appointment=series[2], reason="Moving away")
+        assert "cancel this appointment on its own" in refused.value.message
+        assert not Appointment.objects.filter(status=AppointmentStatus.CANCELLED).exists()
+
     def test_move_this_and_following_to_tuesdays_at_eleven(self, series, rita_receptionist):
         tuesday = at(11, day=datetime.date(2030, 1, 22))
         moved = services.series_reschedule_from(

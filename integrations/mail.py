@@ -121,25 +121,20 @@ def render(text: str, values: dict[str, str]) -> str:
 
 
 def appointment_values(appointment, *, organisation_name: str) -> dict[str, str]:
-    start = timezone.localtime(appointment.start, CLINIC_ZONE)
-    end = timezone.localtime(appointment.end, CLINIC_ZONE)
-    patient = appointment.patient
     return {
-        "patient_first_name": patient.preferred_name or patient.given_name,
-        "patient_name": patient.full_name,
-        "clinic": organisation_name,
-        "practitioner": appointment.practitioner.full_name,
+        **_when_and_who(appointment, organisation_name=organisation_name),
         "service": appointment.service.name,
         "location": appointment.location.name,
-        "date": f"{start:%A} {start.day} {start:%B %Y}",
-        "time": f"{start:%H:%M}",
-        "end_time": f"{end:%H:%M}",
     }
 
 
 def zoom_link_values(appointment, *, join_url: str, organisation_name: str) -> dict[str, str]:
     """Values of the video link emails: who, when and the join link. No service or location:
     nothing that says what the care is."""
+    return {**_when_and_who(appointment, organisation_name=organisation_name), "join_url": join_url}
+
+
+def _when_and_who(appointment, *, organisation_name: str) -> dict[str, str]:
     start = timezone.localtime(appointment.start, CLINIC_ZONE)
     end = timezone.localtime(appointment.end, CLINIC_ZONE)
     return {
@@ -148,7 +143,6 @@ def zoom_link_values(appointment, *, join_url: str, organisation_name: str) -> d
         "date": f"{start:%A} {start.day} {start:%B %Y}",
         "time": f"{start:%H:%M}",
         "end_time": f"{end:%H:%M}",
-        "join_url": join_url,
     }
 
 

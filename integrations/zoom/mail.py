@@ -17,7 +17,6 @@ with the new link, once per new meeting.
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from diary.choices import MOVABLE_STATUSES
@@ -82,22 +81,6 @@ def zoom_link_send(*, actor, appointment, idempotency_key: str) -> ZoomLinkResul
     return ZoomLinkResult(status=delivery.status, reason=delivery.skip_reason or delivery.last_error)
 
 
-def _legacy_letters(appointment, meeting: ZoomMeeting) -> Q:
-    """Link emails recorded before the `zoom_link` kind existed: letters, keyed by patient,
-    meeting and click (`letter:<patient>:zoom-link:<meeting>:<token>`), about no appointment."""
-    earlier = (
-        ZoomMeeting.objects.filter(appointment_id=appointment.pk)
-        .exclude(pk=meeting.pk)
-        .values_list("zoom_meeting_id", flat=True)
-    )
-    prefixes = Q()
-    for zoom_meeting_id in earlier:
-        prefixes |= Q(dedupe_key__startswith=f"letter:{appointment.patient_id}:zoom-link:{zoom_meeting_id}:")
-    if not prefixes:
-        return Q(pk__in=[])
-    return Q(kind=EmailKind.LETTER, patient_id=appointment.patient_id, appointment__isnull=True) & prefixes
-
-
 def zoom_link_follow_new_meeting(*, appointment, meeting: ZoomMeeting) -> EmailDelivery | None:
     """The appointment has a new meeting (recorded in the caller's transaction): make sure the
     patient is not left holding a link that no longer works.
@@ -114,7 +97,7 @@ def zoom_link_follow_new_meeting(*, appointment, meeting: ZoomMeeting) -> EmailD
     _lock_meeting_changes(appointment.pk)
     deliveries = list(
         EmailDelivery.objects.select_for_update()
-        .filter(Q(appointment_id=appointment.pk, kind__in=ZOOM_LINK_KINDS) | _legacy_letters(appointment, meeting))
+        .filter(appointment_id=appointment.pk, kind__in=ZOOM_LINK_KINDS)
         .exclude(status=EmailStatus.SKIPPED)
         .order_by("pk")
     )
@@ -126,11 +109,7 @@ def zoom_link_follow_new_meeting(*, appointment, meeting: ZoomMeeting) -> EmailD
         return None
     # Messages still held: waiting to be sent (not yet claimed by a sender: the row lock above
     # keeps one from claiming it now), or failed and waiting for a person to retry them.
-    held = [
-        d
-        for d in deliveries
-        if d.kind in ZOOM_LINK_KINDS and d.lease_token is None and d.status in (EmailStatus.PENDING, EmailStatus.DEAD)
-    ]
+    held = [d for d in deliveries if d.lease_token is None and d.status in (EmailStatus.PENDING, EmailStatus.DEAD)]
     for delivery in held:
         email_rerender(
             delivery=delivery,
@@ -140,7 +119,6 @@ def zoom_link_follow_new_meeting(*, appointment, meeting: ZoomMeeting) -> EmailD
         )
     if any(d.status == EmailStatus.PENDING for d in held):
         return None  # the waiting email carries the new link now
-    # An old-style letter still waiting goes with the old link: the new email follows it.
     told = any(d.status in (EmailStatus.SENT, EmailStatus.SENDING, EmailStatus.PENDING) for d in deliveries)
     if not told or appointment.start <= timezone.now():
         return None

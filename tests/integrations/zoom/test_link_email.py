@@ -28,7 +28,6 @@ from integrations.zoom.services import meeting_record_created
 from tests.diary.conftest import alice_hours, at, paul_hours  # noqa: F401 - fixtures
 from tests.integrations.factories import (
     PATIENT_EMAIL,
-    EmailDeliveryFactory,
     IntegrationSettingsFactory,
 )
 
@@ -233,26 +232,6 @@ def test_a_reinstated_appointments_new_meeting_is_emailed_to_a_patient_sent_the_
     [changed] = link_emails()
     assert changed.subject == CHANGED
     assert live_meeting(appointment).join_url in changed.body and old.join_url not in changed.body
-
-
-def test_a_link_sent_before_the_zoom_link_kind_existed_counts(
-    committed, appointment, john, rita_receptionist, paul_practitioner
-):
-    old = live_meeting(appointment)
-    EmailDeliveryFactory(
-        organisation=appointment.organisation,
-        patient=john,
-        kind=EmailKind.LETTER,
-        dedupe_key=f"letter:{john.pk}:zoom-link:{old.zoom_meeting_id}:old-click",
-        status=EmailStatus.SENT,
-        sent_at=timezone.now(),
-    )
-
-    with committed():
-        reassign_to(paul_practitioner, appointment, rita_receptionist)
-
-    [changed] = link_emails()
-    assert live_meeting(appointment).join_url in changed.body
 
 
 @pytest.mark.parametrize("appointment_emails", [True, False])

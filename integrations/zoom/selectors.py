@@ -20,6 +20,18 @@ from integrations.zoom.models import (
 )
 
 
+def meetings_made_automatically(appointment) -> bool:
+    """Whether Jelly makes this appointment's meeting by itself: a telehealth service, in an
+    organisation whose Zoom is connected with automatic meetings on (one query, only then)."""
+    return appointment.service.is_telehealth and (
+        ZoomConnection.objects.filter(
+            organisation_id=appointment.organisation_id,
+            status=ConnectionStatus.CONNECTED,
+            auto_create_for_telehealth=True,
+        ).exists()
+    )
+
+
 def connection_visible_to(user) -> ZoomConnection | None:
     return ZoomConnection.objects.visible_to(user).select_related("connected_by").first()
 

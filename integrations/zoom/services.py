@@ -36,7 +36,7 @@ from diary.services import appointment_cancel, appointment_reschedule
 from integrations.choices import OutboxStatus
 from integrations.models import OutboxEntry
 from integrations.services import outbox_entry_mark_wanted
-from integrations.zoom import hooks, mail, oauth, webhooks
+from integrations.zoom import hooks, mail, oauth, selectors, webhooks
 from integrations.zoom.choices import (
     ZOOM_MEETING,
     AuditKind,
@@ -510,12 +510,7 @@ def meeting_request_on_appointment_change(change) -> None:
         appointment_id=appointment.pk, retired_at__isnull=True, deleted_at__isnull=True
     ).exists():
         return
-    automatic = (
-        appointment.service.is_telehealth
-        and ZoomConnection.objects.filter(
-            organisation_id=appointment.organisation_id, auto_create_for_telehealth=True
-        ).exists()
-    )
+    automatic = selectors.meetings_made_automatically(appointment)
     if automatic and request.withdrawn_at is not None:
         request.withdrawn_at, request.withdrawn_reason = None, ""
     elif not automatic and request.withdrawn_at is None:

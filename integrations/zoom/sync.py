@@ -44,6 +44,7 @@ from integrations.zoom.errors import (
 )
 from integrations.zoom.models import ZoomConnection, ZoomMeeting, ZoomMeetingRequest, ZoomUserLink
 from integrations.zoom.payloads import MeetingText, appointment_reference, meeting_text
+from integrations.zoom.selectors import meetings_made_automatically
 from privacy.outbound import OutboundLeak
 
 logger = logging.getLogger(__name__)
@@ -80,13 +81,7 @@ class ZoomMeetingDestination(outbox.Destination):
         their meetings automatically (staff requests make their own row); an existing row is
         always kept up to date. No query for anything else."""
         appointment = change.appointment
-        if appointment.status not in MOVABLE_STATUSES or not appointment.service.is_telehealth:
-            return False
-        return ZoomConnection.objects.filter(
-            organisation_id=appointment.organisation_id,
-            status=ConnectionStatus.CONNECTED,
-            auto_create_for_telehealth=True,
-        ).exists()
+        return appointment.status in MOVABLE_STATUSES and meetings_made_automatically(appointment)
 
     def push(self, entry: OutboxEntry, ctx: outbox.PushContext) -> outbox.PushResult:
         appointment = entry.appointment

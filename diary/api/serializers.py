@@ -150,24 +150,21 @@ class AppointmentUpdateSerializer(_AppointmentInput):
     override_hours = serializers.BooleanField(required=False, default=False)
 
 
-class AppointmentCancelSerializer(serializers.Serializer):
+class _StatusChangeInput(serializers.Serializer):
+    version = serializers.IntegerField(min_value=1, required=False)
+    after_arrival = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Needed to cancel an appointment whose patient has arrived: confirms it is meant.",
+    )
+
+
+class AppointmentCancelSerializer(_StatusChangeInput):
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    version = serializers.IntegerField(min_value=1, required=False)
-    after_arrival = serializers.BooleanField(
-        required=False,
-        default=False,
-        help_text="Needed to cancel an appointment whose patient has arrived: confirms it is meant.",
-    )
 
 
-class AppointmentStatusSerializer(serializers.Serializer):
+class AppointmentStatusSerializer(_StatusChangeInput):
     status = serializers.ChoiceField(choices=AppointmentStatus.choices)
-    version = serializers.IntegerField(min_value=1, required=False)
-    after_arrival = serializers.BooleanField(
-        required=False,
-        default=False,
-        help_text="Needed to cancel an appointment whose patient has arrived: confirms it is meant.",
-    )
 
 
 class AppointmentReinstateSerializer(serializers.Serializer):

@@ -7,6 +7,7 @@ from django.utils.dateformat import format as date_format
 
 from core.exceptions import DomainError
 from patients.models import Contact, NoteTemplate, Patient
+from patients.services import NOT_THIS_PATIENTS_APPOINTMENT
 from patients.validators import normalise_nhs_number, normalise_phone, normalise_postcode
 
 UK_DATE_INPUT_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d %b %Y", "%d %B %Y"]
@@ -139,7 +140,7 @@ class NoteForm(forms.Form):
         queryset=None,
         required=False,
         empty_label="Not for a particular appointment",
-        error_messages={"invalid_choice": "Choose one of this patient's appointments."},
+        error_messages={"invalid_choice": NOT_THIS_PATIENTS_APPOINTMENT},
     )
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False, label="Note")
 

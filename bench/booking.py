@@ -188,7 +188,46 @@ def hammer(call, seconds: float) -> tuple[int, int, list[float], float]:
     return ok, failed, latencies, elapsed
 
 
-def measure(server: "Server", headers: dict, shared: dict, clients: list, next_slot: list) -> dict:
+TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User plus system CPU a process has used so far (0 if it has gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS_PER_SECOND
+
+
+def _processes(*, parent: int | None = None, cmdline_has: str | None = None) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if parent is not None and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) != parent:
+                continue
+            if cmdline_has is not None and cmdline_has not in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                continue
+        except OSError:
+            continue
+        found.append(int(entry.name))
+    return found
+
+
+def server_cpu(server: "Server", database: str) -> dict:
+    """CPU seconds used so far by the gunicorn workers and by PostgreSQL's backends for the
+    benchmark's database (Linux /proc; empty elsewhere)."""
+    if not Path("/proc/self/stat").exists():
+        return {}
+    return {
+        "workers": sum(_cpu_seconds(pid) for pid in _processes(parent=server.process.pid)),
+        "postgres": sum(_cpu_seconds(pid) for pid in _processes(cmdline_has=database)),
+    }
+
+
+def measure(server: "Server", headers: dict, shared: dict, clients: list, next_slot: list, database: str) -> dict:
     """Interleaved rounds of /me/ and booking against one running server."""
 
     def me(session, index, sequence):
@@ -205,9 +244,13 @@ def measure(server: "Server", headers: dict, shared: dict, clients: list, next_s
 
     hammer(me, 1.0)  # warm the workers up
     rounds = {"me": [], "book": []}
+    cpu = {"me": {}, "book": {}}
     for _ in range(2):  # interleaved, so a noisy moment does not favour one side
-        rounds["me"].append(hammer(me, SECONDS / 2))
-        rounds["book"].append(hammer(book, SECONDS / 2))
+        for name, call in (("me", me), ("book", book)):
+            before = server_cpu(server, database)
+            rounds[name].append(hammer(call, SECONDS / 2))
+            for process, seconds in server_cpu(server, database).items():
+                cpu[name][process] = cpu[name].get(process, 0.0) + seconds - before[process]
 
     def totals(name):
         ok = sum(r[0] for r in rounds[name])
@@ -216,6 +259,7 @@ def measure(server: "Server", headers: dict, shared: dict, clients: list, next_s
             "ok": ok,
             "failed": sum(r[1] for r in rounds[name]),
             "latencies": [ms for r in rounds[name] for ms in r[2]],
+            "cpu_ms": {process: seconds * 1000 / ok for process, seconds in cpu[name].items()},
         }
 
     return {"me": totals("me"), "book": totals("book")}
@@ -237,12 +281,12 @@ def main() -> None:
         next_slot = [0] * CLIENTS  # each client's next free slot (its own practitioner)
 
         with Server(database_url) as server:
-            deployed = measure(server, headers, shared, clients, next_slot)
+            deployed = measure(server, headers, shared, clients, next_slot, settings["NAME"])
         with tempfile.NamedTemporaryFile("w", suffix=".py") as config:
             config.write(WITHOUT_LISTENERS_CONFIG)
             config.flush()
             with Server(database_url, config=config.name) as server:
-                diary_only = measure(server, headers, shared, clients, next_slot)
+                diary_only = measure(server, headers, shared, clients, next_slot, settings["NAME"])
 
     report("booking_clients", CLIENTS)
     report("booking_gunicorn_workers", WORKERS)
@@ -252,6 +296,9 @@ def main() -> None:
     report("booking_p50_ms", percentile(deployed["book"]["latencies"], 50))
     report("booking_p95_ms", percentile(deployed["book"]["latencies"], 95))
     report("booking_vs_me_ratio", deployed["book"]["per_s"] / deployed["me"]["per_s"])
+    for process in deployed["book"]["cpu_ms"]:
+        report(f"booking_cpu_ms_{process}", deployed["book"]["cpu_ms"][process])
+        report(f"booking_me_cpu_ms_{process}", deployed["me"]["cpu_ms"][process])
     report("booking_without_listeners_me_requests_per_s", diary_only["me"]["per_s"])
     report("booking_without_listeners_requests_per_s", diary_only["book"]["per_s"])
     report("booking_without_listeners_vs_me_ratio", diary_only["book"]["per_s"] / diary_only["me"]["per_s"])

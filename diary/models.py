@@ -22,7 +22,7 @@ from django.db import models
 from django.utils import timezone
 
 from core.choices import Role
-from core.models import Location, TenantModel
+from core.models import Location, TenantModel, organisation_indexed_elsewhere
 from diary.choices import AppointmentStatus, ChangeKind, Weekday
 
 COLOUR_PATTERN = r"^#[0-9A-Fa-f]{6}$"
@@ -228,17 +228,25 @@ class Appointment(TenantModel):
     with every change, and a change based on an older version is refused.
     """
 
+    # organisation, patient, practitioner and room lead composite indexes (Meta.indexes), so
+    # they have no single-column index of their own: every booking writes each index.
+    organisation = organisation_indexed_elsewhere()
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="appointments")
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="appointments", db_index=False
+    )
     practitioner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
         related_name="appointments",
         limit_choices_to={"role": Role.PRACTITIONER, "is_active": True},
+        db_index=False,
     )
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="appointments")
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
-    room = models.ForeignKey(Room, on_delete=models.PROTECT, null=True, blank=True, related_name="appointments")
+    room = models.ForeignKey(
+        Room, on_delete=models.PROTECT, null=True, blank=True, related_name="appointments", db_index=False
+    )
     start = models.DateTimeField()
     end = models.DateTimeField()
     status = models.CharField(max_length=20, choices=AppointmentStatus.choices, default=AppointmentStatus.BOOKED)
@@ -322,8 +330,10 @@ class AppointmentChange(TenantModel):
     always carries `previous` (practitioner, start, end before the change) except for creation.
     """
 
+    # Both lead composite indexes (the per-version constraint, appointment_change_org_idx).
+    organisation = organisation_indexed_elsewhere()
     id = models.BigAutoField(primary_key=True)
-    appointment = models.ForeignKey(Appointment, on_delete=models.PROTECT, related_name="changes")
+    appointment = models.ForeignKey(Appointment, on_delete=models.PROTECT, related_name="changes", db_index=False)
     kind = models.CharField(max_length=20, choices=ChangeKind.choices)
     changes = models.JSONField(default=dict, blank=True)
     version = models.PositiveIntegerField(help_text="The appointment's version after this change.")

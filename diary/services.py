@@ -107,14 +107,22 @@ def _id(value) -> str | None:
 # --- Locks and checks ---------------------------------------------------------------------
 
 
+# The practitioner's and room's locks serialise the diary's changes to existing appointments.
+# They are NO KEY UPDATE locks: a new booking's foreign-key check on the same staff or room row
+# (a KEY SHARE lock) must not wait behind them, or a lock holder waiting at an exclusion
+# constraint for that booking's row would deadlock with it.
+
+
 def _lock_staff(ids: Iterable) -> None:
-    list(Staff.objects.select_for_update().filter(pk__in=set(ids)).order_by("pk").values_list("pk", flat=True))
+    locking = Staff.objects.select_for_update(no_key=True)
+    list(locking.filter(pk__in=set(ids)).order_by("pk").values_list("pk", flat=True))
 
 
 def _lock_rooms(ids: Iterable) -> None:
     ids = {pk for pk in ids if pk is not None}
     if ids:
-        list(Room.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+        locking = Room.objects.select_for_update(no_key=True)
+        list(locking.filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
 
 
 def _with_article(word: str) -> str:
@@ -255,8 +263,9 @@ def _plainly_bookable(appointment: Appointment, *, allow_patient_overlap: bool, 
     working-hours block at its location and meets no time off.
 
     False means "look closer" (`_clash_problems`, `hours_problem` say what is wrong, and
-    adjoining hours blocks only pass once merged), not "refused". Call it after taking the
-    practitioner's lock, so it reads what was committed before this transaction got it.
+    adjoining hours blocks only pass once merged), not "refused". It reads what was committed
+    when it ran: a booking that commits in between is caught by the exclusion constraints when
+    this one is saved (`_save`), or, where the practitioner's lock is held, cannot happen.
     """
     sql = "SELECT" + _NOTHING_OVERLAPS
     params = [
@@ -317,7 +326,8 @@ def _check_bookable(
 ) -> None:
     """The booking rule set, for a slot about to become live (a new booking, a reinstatement):
     no clash for the practitioner or room, the patient overlap unless allowed, working hours and
-    time off unless an admin overrides. Call it under the practitioner's (and room's) lock."""
+    time off unless an admin overrides. A slot another transaction takes meanwhile fails the
+    save at the exclusion constraints (`_save`)."""
     _raise_first(
         _rule_problems(
             appointment,
@@ -503,8 +513,10 @@ def appointment_book(
         room=room,
         notes=notes,
     )
-    _lock_staff([practitioner.pk])
-    _lock_rooms([appointment.room_id])
+    # No practitioner or room lock: a new booking changes no existing row, and two racing for
+    # one slot meet at the exclusion constraints (PostgreSQL; SQLite runs one write transaction
+    # at a time), whose error `_save` turns into the same conflict. The locks would cost a
+    # statement per booking and change only which message the loser of a race sees.
     return _book_locked(
         appointment, actor=actor, allow_patient_overlap=allow_patient_overlap, override_hours=override_hours
     )

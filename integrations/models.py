@@ -182,8 +182,8 @@ class EmailDelivery(TenantModel):
     dedupe_key = models.CharField(max_length=120, unique=True)
     kind = models.CharField(max_length=20, choices=EmailKind.choices)
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
-    appointment = models.ForeignKey(
-        "diary.Appointment", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    appointment = models.ForeignKey(  # leads email_appointment_kind_idx
+        "diary.Appointment", on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
     appointment_start = models.DateTimeField(
         null=True, blank=True, help_text="The appointment's start the email was about (reminders are per start)."

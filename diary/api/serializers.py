@@ -2,11 +2,13 @@
 
 from datetime import datetime
 
+from django.db.models import Model
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
 from core.api.serializers import LocationSerializer as CoreLocationSerializer
+from core.db import get_each
 from core.models import Location, Staff
 from diary.choices import AppointmentStatus
 from diary.models import Room, Service, WorkingHours
@@ -27,28 +29,68 @@ class AwareDateTimeField(serializers.DateTimeField):
         return super().to_internal_value(value)
 
 
-def _scoped(field: serializers.RelatedField, queryset) -> None:
-    field.queryset = queryset
+def _patients(user):
+    return Patient.objects.visible_to(user)
 
 
-class OrganisationScopedSerializerMixin:
-    """Related-object fields accept only the caller's organisation's rows (others: "does not exist")."""
+def _practitioners(user):
+    return Staff.objects.visible_to(user).practitioners()
 
-    def scope_related_fields(self):
+
+def _services(user):
+    return Service.objects.visible_to(user)
+
+
+def _locations(user):
+    return Location.objects.visible_to(user)
+
+
+def _rooms(user):
+    return Room.objects.visible_to(user)
+
+
+class OrganisationReference(serializers.UUIDField):
+    """The id of a row the caller's organisation may use (`scope(user)` says which): another
+    organisation's id, like an unknown one, "does not exist". The serializer (`ResolvesReferences`)
+    loads every reference it was sent in one statement and hands the rows on as validated data."""
+
+    default_error_messages = {"does_not_exist": 'Invalid pk "{pk_value}" - object does not exist.'}
+
+    def __init__(self, scope, **kwargs):
+        self.scope = scope
+        super().__init__(**kwargs)
+
+    def to_representation(self, value):
+        return super().to_representation(value.pk if isinstance(value, Model) else value)
+
+
+class ResolvesReferences:
+    """For serializers with `OrganisationReference` fields: after the fields' own checks, one
+    statement (`core.db.get_each`) replaces their ids with the caller's organisation's rows; ids
+    that match none are field errors. Without a signed-in user in the context nothing matches."""
+
+    def to_internal_value(self, data):
+        attrs = super().to_internal_value(data)
         request = self.context.get("request")
         user = getattr(request, "user", None)
-        if user is None:
-            return
-        scopes = {
-            "patient": Patient.objects.visible_to(user),
-            "practitioner": Staff.objects.visible_to(user).practitioners(),
-            "service": Service.objects.visible_to(user),
-            "location": Location.objects.visible_to(user),
-            "room": Room.objects.visible_to(user),
+        references = {
+            name: field
+            for name, field in self.fields.items()
+            if isinstance(field, OrganisationReference) and attrs.get(field.source) is not None
         }
-        for name, queryset in scopes.items():
-            if name in self.fields and not self.fields[name].read_only:
-                _scoped(self.fields[name], queryset)
+        if user is None:
+            rows = dict.fromkeys(references)
+        else:
+            rows = get_each({name: (field.scope(user), attrs[field.source]) for name, field in references.items()})
+        errors = {}
+        for name, field in references.items():
+            if rows[name] is None:
+                errors[name] = [field.error_messages["does_not_exist"].format(pk_value=attrs[field.source])]
+            else:
+                attrs[field.source] = rows[name]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
 
 
 class PractitionerSerializer(serializers.ModelSerializer):
@@ -73,16 +115,12 @@ class LocationSerializer(CoreLocationSerializer):
         read_only_fields = ["id", "phone", "is_active"]
 
 
-class WorkingHoursSerializer(OrganisationScopedSerializerMixin, serializers.ModelSerializer):
-    location = serializers.PrimaryKeyRelatedField(queryset=Location.objects.none())
+class WorkingHoursSerializer(ResolvesReferences, serializers.ModelSerializer):
+    location = OrganisationReference(_locations)
 
     class Meta:
         model = WorkingHours
         fields = ["weekday", "start_time", "end_time", "location"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.scope_related_fields()
 
     def validate(self, attrs):
         if attrs["end_time"] <= attrs["start_time"]:
@@ -107,11 +145,7 @@ class AppointmentSerializer(serializers.Serializer):
     version = serializers.IntegerField(read_only=True)
 
 
-class _AppointmentInput(OrganisationScopedSerializerMixin, serializers.Serializer):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.scope_related_fields()
-
+class _AppointmentInput(ResolvesReferences, serializers.Serializer):
     def validate(self, attrs):
         start, end = attrs.get("start"), attrs.get("end")
         if start is not None and end is not None and end <= start:
@@ -123,11 +157,11 @@ class _AppointmentInput(OrganisationScopedSerializerMixin, serializers.Serialize
 
 
 class AppointmentCreateSerializer(_AppointmentInput):
-    patient = serializers.PrimaryKeyRelatedField(queryset=Patient.objects.none())
-    practitioner = serializers.PrimaryKeyRelatedField(queryset=Staff.objects.none())
-    service = serializers.PrimaryKeyRelatedField(queryset=Service.objects.none())
-    location = serializers.PrimaryKeyRelatedField(queryset=Location.objects.none())
-    room = serializers.PrimaryKeyRelatedField(queryset=Room.objects.none(), required=False, allow_null=True)
+    patient = OrganisationReference(_patients)
+    practitioner = OrganisationReference(_practitioners)
+    service = OrganisationReference(_services)
+    location = OrganisationReference(_locations)
+    room = OrganisationReference(_rooms, required=False, allow_null=True)
     start = AwareDateTimeField()
     end = AwareDateTimeField(required=False, help_text="Defaults to start plus the service's duration.")
     notes = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
@@ -139,10 +173,10 @@ class AppointmentCreateSerializer(_AppointmentInput):
 
 class AppointmentUpdateSerializer(_AppointmentInput):
     version = serializers.IntegerField(min_value=1, help_text="The version you read; a stale one gets 409.")
-    practitioner = serializers.PrimaryKeyRelatedField(queryset=Staff.objects.none(), required=False)
-    service = serializers.PrimaryKeyRelatedField(queryset=Service.objects.none(), required=False)
-    location = serializers.PrimaryKeyRelatedField(queryset=Location.objects.none(), required=False)
-    room = serializers.PrimaryKeyRelatedField(queryset=Room.objects.none(), required=False, allow_null=True)
+    practitioner = OrganisationReference(_practitioners, required=False)
+    service = OrganisationReference(_services, required=False)
+    location = OrganisationReference(_locations, required=False)
+    room = OrganisationReference(_rooms, required=False, allow_null=True)
     start = AwareDateTimeField(required=False)
     end = AwareDateTimeField(required=False)
     notes = serializers.CharField(max_length=500, required=False, allow_blank=True)
@@ -179,15 +213,11 @@ class AppointmentReinstateSerializer(serializers.Serializer):
     )
 
 
-class AvailabilityQuerySerializer(OrganisationScopedSerializerMixin, serializers.Serializer):
-    service = serializers.PrimaryKeyRelatedField(queryset=Service.objects.none())
-    practitioner = serializers.PrimaryKeyRelatedField(queryset=Staff.objects.none(), required=False)
-    location = serializers.PrimaryKeyRelatedField(queryset=Location.objects.none(), required=False)
+class AvailabilityQuerySerializer(ResolvesReferences, serializers.Serializer):
+    service = OrganisationReference(_services)
+    practitioner = OrganisationReference(_practitioners, required=False)
+    location = OrganisationReference(_locations, required=False)
     date = serializers.DateField()
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.scope_related_fields()
 
 
 class SlotSerializer(serializers.Serializer):

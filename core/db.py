@@ -1,59 +1,133 @@
 """Database helpers the ORM has no single call for."""
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from django.db import connections
-from django.db.models import Model, QuerySet
+from django.db import connections, router
+from django.db.models import Field, Model, UniqueConstraint
+from django.db.models.sql import Query
 
 
-def get_each(lookups: Mapping[str, tuple[QuerySet, Any]]) -> dict[str, Model | None]:
-    """Several single-row lookups, each a queryset (already scoped, e.g. `visible_to(user)`)
-    and a primary key, in one statement: `{name: the row, or None if that queryset has no row
-    with that key}`.
+@dataclass(frozen=True)
+class Lookup:
+    """The row of `model` that matches `filters`, exact matches on concrete fields by name or
+    attname ("pk" for the primary key). They must include the primary key or a unique field,
+    and may add scoping such as `core.models.tenant_scope(user)`; `filters=None` (e.g. no
+    scope at all) matches nothing."""
+
+    model: type[Model]
+    filters: Mapping[str, Any] | None
+
+
+def get_each(lookups: Mapping[str, Lookup]) -> dict[str, Model | None]:
+    """Several single-row lookups in one statement: `{name: the row, or None}`.
 
     A write path that checks four or five references (an appointment's patient, practitioner,
-    service, location) pays one round trip instead of one each. Each lookup keeps its own
-    queryset's filters: the statement joins the querysets' own SQL, each limited to its key, to
-    a single row, and every column is read back through its field's converters (decryption
-    included), exactly as the ORM reads it. Rows come back with every concrete field loaded.
+    service, location) pays one round trip instead of one each, and no query compilation: the
+    statement depends only on the models and the filters' names, so it is built once per process.
+    Every column is read back through its field's converters (decryption included), exactly as
+    the ORM reads it; rows come back with every concrete field loaded.
     """
     found: dict[str, Model | None] = dict.fromkeys(lookups)
-    blocks = []  # (name, queryset of one row's values, its fields)
-    for name, (queryset, pk) in lookups.items():
-        if pk is None:
-            continue
-        fields = queryset.model._meta.concrete_fields
-        one = queryset.filter(pk=pk).order_by().values_list(*(field.attname for field in fields))
-        if not one.query.is_empty():
-            blocks.append((name, one, fields))
-    if not blocks:
+    wanted = [(name, lookup) for name, lookup in lookups.items() if lookup.filters is not None]
+    if not wanted:
         return found
-    databases = {one.db for _, one, _ in blocks}
+    databases = {router.db_for_read(lookup.model) for _, lookup in wanted}
     if len(databases) != 1:
         raise ValueError(f"get_each reads one database, not {sorted(databases)}.")
     (database,) = databases
+    connection = connections[database]
 
-    joins, params = [], []
-    for index, (_, one, _) in enumerate(blocks):
-        sql, block_params = one.query.sql_with_params()
-        joins.append(f"LEFT JOIN ({sql}) AS lookup_{index} ON 1 = 1")
-        params.extend(block_params)
-    columns = ", ".join(f"lookup_{index}.*" for index in range(len(blocks)))
-    # Only the ORM's own SQL and generated aliases are joined in; every value is a parameter.
-    statement = f"SELECT {columns} FROM (SELECT 1 AS one) AS base {' '.join(joins)}"  # noqa: S608
-    with connections[database].cursor() as cursor:
-        cursor.execute(statement, params)
+    params = [
+        _prepared(lookup.model, name, value, connection)
+        for _, lookup in wanted
+        for name, value in lookup.filters.items()
+    ]
+    shapes = tuple((lookup.model, tuple(lookup.filters)) for _, lookup in wanted)
+    with connection.cursor() as cursor:
+        cursor.execute(_statement(shapes, database), params)
         row = cursor.fetchone()
 
     offset = 0
-    for name, one, fields in blocks:
+    for name, lookup in wanted:
+        fields = lookup.model._meta.concrete_fields
         values, offset = list(row[offset : offset + len(fields)]), offset + len(fields)
-        model = one.model
-        if values[fields.index(model._meta.pk)] is None:
-            continue  # the LEFT JOIN found no such row in that queryset
-        compiler = one.query.get_compiler(using=database)
-        converters = compiler.get_converters([field.get_col(model._meta.db_table) for field in fields])
+        if values[fields.index(lookup.model._meta.pk)] is None:
+            continue  # no row matches
+        compiler = Query(lookup.model).get_compiler(using=database)
+        converters = compiler.get_converters([field.get_col(lookup.model._meta.db_table) for field in fields])
         (values,) = compiler.apply_converters([values], converters)
-        found[name] = model.from_db(database, [field.attname for field in fields], values)
+        found[name] = lookup.model.from_db(database, [field.attname for field in fields], values)
     return found
+
+
+def get_one(lookup: Lookup) -> Model | None:
+    """`get_each` for one row: the ORM's `.filter(...).first()` without its query compilation,
+    for rows read on every write (an organisation's settings, a connection)."""
+    return get_each({"row": lookup})["row"]
+
+
+def row_exists(model: type[Model], where: Mapping[str, Any], *, unless: Mapping[str, Any] | None = None) -> bool:
+    """Whether a row of `model` matches `where` and does not match all of `unless` (both exact
+    matches on concrete fields): the ORM's `.filter(**where).exclude(**unless).exists()` without
+    its query compilation, for checks made on every write."""
+    unless = unless or {}
+    database = router.db_for_read(model)
+    connection = connections[database]
+    params = [_prepared(model, name, value, connection) for name, value in (*where.items(), *unless.items())]
+    with connection.cursor() as cursor:
+        cursor.execute(_exists_statement(model, tuple(where), tuple(unless), database), params)
+        return bool(cursor.fetchone()[0])
+
+
+@lru_cache(maxsize=64)
+def _exists_statement(model: type[Model], where: tuple[str, ...], unless: tuple[str, ...], database: str) -> str:
+    quote = connections[database].ops.quote_name
+    conditions = [f"{quote(_field(model, name).column)} = %s" for name in where]
+    if unless:
+        conditions.append("NOT (" + " AND ".join(f"{quote(_field(model, name).column)} = %s" for name in unless) + ")")
+    # Built from model metadata only (quoted names); every value is a parameter.
+    table = quote(model._meta.db_table)
+    return f"SELECT EXISTS (SELECT 1 FROM {table} WHERE {' AND '.join(conditions)})"  # noqa: S608
+
+
+def _prepared(model: type[Model], name: str, value: Any, connection) -> Any:
+    field = _field(model, name)
+    return field.get_db_prep_value(field.to_python(value), connection)
+
+
+def _field(model: type[Model], name: str) -> Field:
+    return model._meta.pk if name == "pk" else model._meta.get_field(name)
+
+
+def _identifies_one_row(model: type[Model], field: Field) -> bool:
+    if field.primary_key or field.unique:
+        return True
+    return any(
+        isinstance(constraint, UniqueConstraint)
+        and constraint.condition is None
+        and [_field(model, name) for name in constraint.fields] == [field]
+        for constraint in model._meta.constraints
+    )
+
+
+@lru_cache(maxsize=64)
+def _statement(shapes: tuple[tuple[type[Model], tuple[str, ...]], ...], database: str) -> str:
+    """`SELECT lookup_0.*, lookup_1.*, … FROM (SELECT 1) LEFT JOIN (each lookup's row) ON TRUE`:
+    one row, with NULLs for each lookup that found nothing."""
+    quote = connections[database].ops.quote_name
+    joins = []
+    for index, (model, filter_names) in enumerate(shapes):
+        meta = model._meta
+        fields = [_field(model, name) for name in filter_names]
+        if not any(_identifies_one_row(model, field) for field in fields):
+            raise ValueError(f"A lookup of {meta.label} by {filter_names} may match many rows.")
+        columns = ", ".join(quote(field.column) for field in meta.concrete_fields)
+        conditions = " AND ".join(f"{quote(field.column)} = %s" for field in fields)
+        one_row = f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {conditions}"  # noqa: S608
+        joins.append(f"LEFT JOIN ({one_row}) AS lookup_{index} ON 1 = 1")
+    # Built from model metadata only (quoted names); every value is a parameter.
+    columns = ", ".join(f"lookup_{index}.*" for index in range(len(shapes)))
+    return f"SELECT {columns} FROM (SELECT 1 AS one) AS base {' '.join(joins)}"  # noqa: S608

@@ -39,6 +39,14 @@ class Organisation(models.Model):
         return self.name
 
 
+def tenant_scope(user) -> dict | None:
+    """The rule that scopes rows to an organisation, as exact matches: the user's own
+    organisation's rows, or nothing (None) for anonymous users and operators. Querysets apply it
+    with `visible_to`; `core.db.get_each` applies the same dict to its one-statement lookups."""
+    organisation_id = getattr(user, "organisation_id", None) if user.is_authenticated else None
+    return None if organisation_id is None else {"organisation_id": organisation_id}
+
+
 class TenantQuerySet(models.QuerySet):
     """The one place rows are scoped to an organisation."""
 
@@ -47,10 +55,8 @@ class TenantQuerySet(models.QuerySet):
 
     def visible_to(self, user):
         """Rows of the user's own organisation; nothing for anonymous users or operators."""
-        organisation_id = getattr(user, "organisation_id", None) if user.is_authenticated else None
-        if organisation_id is None:
-            return self.none()
-        return self.filter(organisation_id=organisation_id)
+        scope = tenant_scope(user)
+        return self.none() if scope is None else self.filter(**scope)
 
 
 def organisation_indexed_elsewhere() -> models.ForeignKey:
@@ -90,9 +96,13 @@ class Location(TenantModel):
         return self.name
 
 
+# Who can be booked: as exact matches, for querysets and `core.db.get_each` alike.
+ACTIVE_PRACTITIONER = {"role": Role.PRACTITIONER, "is_active": True}
+
+
 class StaffQuerySet(TenantQuerySet):
     def practitioners(self):
-        return self.filter(role=Role.PRACTITIONER, is_active=True)
+        return self.filter(**ACTIVE_PRACTITIONER)
 
 
 class StaffManager(BaseUserManager.from_queryset(StaffQuerySet)):

@@ -234,6 +234,27 @@ _NOTHING_OVERLAPS = """
         WHERE (practitioner_id = %s OR room_id = %s OR patient_id = %s)
           AND "start" < %s AND "end" > %s AND status <> %s AND id <> %s
     )"""
+# On PostgreSQL the practitioner's and the room's checks are range overlaps, which the exclusion
+# constraints' GiST indexes answer by looking only near the slot. Compared by start and end, as
+# above, they would read every earlier appointment of the practitioner (years of them) through
+# the (practitioner, start) index. The status is written out (a constant, not input) so the
+# partial indexes apply.
+_NOTHING_OVERLAPS_POSTGRESQL = f"""
+    NOT EXISTS (
+        SELECT 1 FROM diary_appointment
+        WHERE practitioner_id = %s AND tstzrange("start", "end", '[)') && tstzrange(%s, %s, '[)')
+          AND status <> '{AppointmentStatus.CANCELLED.value}' AND id <> %s
+    )
+    AND NOT EXISTS (
+        SELECT 1 FROM diary_appointment
+        WHERE room_id = %s AND tstzrange("start", "end", '[)') && tstzrange(%s, %s, '[)')
+          AND status <> '{AppointmentStatus.CANCELLED.value}' AND id <> %s
+    )
+    AND NOT EXISTS (
+        SELECT 1 FROM diary_appointment
+        WHERE patient_id = %s AND "start" < %s AND "end" > %s
+          AND status <> '{AppointmentStatus.CANCELLED.value}' AND id <> %s
+    )"""  # noqa: S608
 _INSIDE_ONE_BLOCK_AND_NOT_AWAY = """
     AND EXISTS (
         SELECT 1 FROM diary_workinghours
@@ -267,16 +288,15 @@ def _plainly_bookable(appointment: Appointment, *, allow_patient_overlap: bool, 
     when it ran: a booking that commits in between is caught by the exclusion constraints when
     this one is saved (`_save`), or, where the practitioner's lock is held, cannot happen.
     """
-    sql = "SELECT" + _NOTHING_OVERLAPS
-    params = [
-        appointment.practitioner_id,
-        appointment.room_id,  # NULL matches nothing
-        None if allow_patient_overlap else appointment.patient_id,
-        appointment.end,
-        appointment.start,
-        AppointmentStatus.CANCELLED,
-        appointment.pk,
-    ]
+    a = appointment
+    patient_id = None if allow_patient_overlap else a.patient_id  # NULL matches nothing; so does room NULL
+    if connection.vendor == "postgresql":
+        sql = "SELECT" + _NOTHING_OVERLAPS_POSTGRESQL
+        params = [a.practitioner_id, a.start, a.end, a.pk, a.room_id, a.start, a.end, a.pk]
+        params += [patient_id, a.end, a.start, a.pk]
+    else:
+        sql = "SELECT" + _NOTHING_OVERLAPS
+        params = [a.practitioner_id, a.room_id, patient_id, a.end, a.start, AppointmentStatus.CANCELLED, a.pk]
     if check_hours:
         start, end = timezone.localtime(appointment.start), timezone.localtime(appointment.end)
         if end.date() != start.date():

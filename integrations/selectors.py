@@ -10,6 +10,7 @@ from datetime import datetime
 from django.db.models import Count, Max, Q, QuerySet
 
 from core.choices import Role
+from core.db import Lookup, get_one
 from core.models import Staff
 from integrations.choices import EmailStatus, OutboxStatus
 from integrations.google.choices import ConnectionStatus
@@ -22,7 +23,7 @@ def integration_settings_for(organisation_id, cache: dict | None = None) -> Inte
     key = ("integration_settings", str(organisation_id))
     if cache is not None and key in cache:
         return cache[key]
-    found = IntegrationSettings.objects.filter(organisation_id=organisation_id).first()
+    found = get_one(Lookup(IntegrationSettings, {"organisation_id": organisation_id}))
     found = found or IntegrationSettings(organisation_id=organisation_id)
     if cache is not None:
         cache[key] = found

@@ -8,8 +8,8 @@ from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
 from core.api.serializers import LocationSerializer as CoreLocationSerializer
-from core.db import get_each
-from core.models import Location, Staff
+from core.db import Lookup, get_each
+from core.models import ACTIVE_PRACTITIONER, Location, Staff, tenant_scope
 from diary.choices import AppointmentStatus
 from diary.models import Room, Service, WorkingHours
 from patients.models import Patient
@@ -29,36 +29,22 @@ class AwareDateTimeField(serializers.DateTimeField):
         return super().to_internal_value(value)
 
 
-def _patients(user):
-    return Patient.objects.visible_to(user)
-
-
-def _practitioners(user):
-    return Staff.objects.visible_to(user).practitioners()
-
-
-def _services(user):
-    return Service.objects.visible_to(user)
-
-
-def _locations(user):
-    return Location.objects.visible_to(user)
-
-
-def _rooms(user):
-    return Room.objects.visible_to(user)
-
-
 class OrganisationReference(serializers.UUIDField):
-    """The id of a row the caller's organisation may use (`scope(user)` says which): another
-    organisation's id, like an unknown one, "does not exist". The serializer (`ResolvesReferences`)
-    loads every reference it was sent in one statement and hands the rows on as validated data."""
+    """The id of a `model` row of the caller's organisation (`tenant_scope`), also matching
+    `only` if given: another organisation's id, like an unknown one, "does not exist". The
+    serializer (`ResolvesReferences`) loads every reference it was sent in one statement and hands
+    the rows on as validated data."""
 
     default_error_messages = {"does_not_exist": 'Invalid pk "{pk_value}" - object does not exist.'}
 
-    def __init__(self, scope, **kwargs):
-        self.scope = scope
+    def __init__(self, model, *, only: dict | None = None, **kwargs):
+        self.model = model
+        self.only = only or {}
         super().__init__(**kwargs)
+
+    def lookup(self, user, pk) -> Lookup:
+        scope = tenant_scope(user)
+        return Lookup(self.model, None if scope is None else {"pk": pk, **scope, **self.only})
 
     def to_representation(self, value):
         return super().to_representation(value.pk if isinstance(value, Model) else value)
@@ -81,7 +67,7 @@ class ResolvesReferences:
         if user is None:
             rows = dict.fromkeys(references)
         else:
-            rows = get_each({name: (field.scope(user), attrs[field.source]) for name, field in references.items()})
+            rows = get_each({name: field.lookup(user, attrs[field.source]) for name, field in references.items()})
         errors = {}
         for name, field in references.items():
             if rows[name] is None:
@@ -116,7 +102,7 @@ class LocationSerializer(CoreLocationSerializer):
 
 
 class WorkingHoursSerializer(ResolvesReferences, serializers.ModelSerializer):
-    location = OrganisationReference(_locations)
+    location = OrganisationReference(Location)
 
     class Meta:
         model = WorkingHours
@@ -157,11 +143,11 @@ class _AppointmentInput(ResolvesReferences, serializers.Serializer):
 
 
 class AppointmentCreateSerializer(_AppointmentInput):
-    patient = OrganisationReference(_patients)
-    practitioner = OrganisationReference(_practitioners)
-    service = OrganisationReference(_services)
-    location = OrganisationReference(_locations)
-    room = OrganisationReference(_rooms, required=False, allow_null=True)
+    patient = OrganisationReference(Patient)
+    practitioner = OrganisationReference(Staff, only=ACTIVE_PRACTITIONER)
+    service = OrganisationReference(Service)
+    location = OrganisationReference(Location)
+    room = OrganisationReference(Room, required=False, allow_null=True)
     start = AwareDateTimeField()
     end = AwareDateTimeField(required=False, help_text="Defaults to start plus the service's duration.")
     notes = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
@@ -173,10 +159,10 @@ class AppointmentCreateSerializer(_AppointmentInput):
 
 class AppointmentUpdateSerializer(_AppointmentInput):
     version = serializers.IntegerField(min_value=1, help_text="The version you read; a stale one gets 409.")
-    practitioner = OrganisationReference(_practitioners, required=False)
-    service = OrganisationReference(_services, required=False)
-    location = OrganisationReference(_locations, required=False)
-    room = OrganisationReference(_rooms, required=False, allow_null=True)
+    practitioner = OrganisationReference(Staff, only=ACTIVE_PRACTITIONER, required=False)
+    service = OrganisationReference(Service, required=False)
+    location = OrganisationReference(Location, required=False)
+    room = OrganisationReference(Room, required=False, allow_null=True)
     start = AwareDateTimeField(required=False)
     end = AwareDateTimeField(required=False)
     notes = serializers.CharField(max_length=500, required=False, allow_blank=True)
@@ -214,9 +200,9 @@ class AppointmentReinstateSerializer(serializers.Serializer):
 
 
 class AvailabilityQuerySerializer(ResolvesReferences, serializers.Serializer):
-    service = OrganisationReference(_services)
-    practitioner = OrganisationReference(_practitioners, required=False)
-    location = OrganisationReference(_locations, required=False)
+    service = OrganisationReference(Service)
+    practitioner = OrganisationReference(Staff, only=ACTIVE_PRACTITIONER, required=False)
+    location = OrganisationReference(Location, required=False)
     date = serializers.DateField()
 
 

@@ -22,6 +22,7 @@ httplib2 is not thread-safe, so each thread keeps its own clients (`_clients`).
 import logging
 import threading
 
+from core.db import row_exists
 from diary.choices import AppointmentStatus
 from integrations import outbox
 from integrations.google.choices import CALENDAR_SCOPE, ConnectionStatus
@@ -100,10 +101,9 @@ class GoogleCalendarDestination(outbox.Destination):
         previous = (change.changes or {}).get("previous") or {}
         if previous.get("practitioner"):
             staff_ids.add(previous["practitioner"])
-        return (
-            GoogleConnection.objects.filter(staff_id__in=staff_ids)
-            .exclude(status=ConnectionStatus.DISCONNECTED)
-            .exists()
+        return any(
+            row_exists(GoogleConnection, {"staff_id": pk}, unless={"status": ConnectionStatus.DISCONNECTED})
+            for pk in staff_ids
         )
 
     def prepare(self, entries: list[OutboxEntry], cache: dict) -> None:

@@ -7,13 +7,17 @@ import uuid
 import pytest
 from django.forms.models import model_to_dict
 
-from core.db import get_each
-from core.models import Location, Staff
+from core.db import Lookup, get_each, row_exists
+from core.models import ACTIVE_PRACTITIONER, Location, Staff, tenant_scope
 from diary.models import Service
 from patients.models import Patient
 from tests.patients.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
+
+
+def scoped(model, user, pk, **only):
+    return Lookup(model, {"pk": pk, **tenant_scope(user), **only})
 
 
 def fields_of(row):
@@ -36,15 +40,15 @@ def test_each_row_comes_back_as_the_orm_reads_it(
     canary_patient, alice_practitioner, clinic_location, rita_receptionist, django_assert_num_queries
 ):
     lookups = {
-        "patient": (Patient.objects.visible_to(rita_receptionist), canary_patient.pk),
-        "practitioner": (Staff.objects.visible_to(rita_receptionist).practitioners(), alice_practitioner.pk),
-        "location": (Location.objects.visible_to(rita_receptionist), clinic_location.pk),
+        "patient": scoped(Patient, rita_receptionist, canary_patient.pk),
+        "practitioner": scoped(Staff, rita_receptionist, alice_practitioner.pk, **ACTIVE_PRACTITIONER),
+        "location": scoped(Location, rita_receptionist, clinic_location.pk),
     }
     with django_assert_num_queries(1):
         found = get_each(lookups)
 
-    for name, (queryset, pk) in lookups.items():
-        expected = queryset.get(pk=pk)
+    for name, lookup in lookups.items():
+        expected = lookup.model.objects.get(pk=lookup.filters["pk"])
         assert type(found[name]) is type(expected)
         assert fields_of(found[name]) == fields_of(expected)
         assert found[name]._state.adding is False
@@ -53,20 +57,19 @@ def test_each_row_comes_back_as_the_orm_reads_it(
     assert model_to_dict(found["patient"]) == model_to_dict(Patient.objects.get(pk=canary_patient.pk))
 
 
-def test_a_row_the_queryset_does_not_hold_is_none(
+def test_a_row_the_filters_do_not_allow_is_none(
     canary_patient, alice_practitioner, rita_receptionist, olga_other, oscar_other_practitioner, other_clinic
 ):
     foreign_patient = PatientFactory(organisation=other_clinic)
     found = get_each(
         {
-            "unknown": (Patient.objects.visible_to(rita_receptionist), uuid.uuid4()),
-            "foreign": (Patient.objects.visible_to(rita_receptionist), foreign_patient.pk),
-            "foreign_practitioner": (
-                Staff.objects.visible_to(rita_receptionist).practitioners(),
-                oscar_other_practitioner.pk,
+            "unknown": scoped(Patient, rita_receptionist, uuid.uuid4()),
+            "foreign": scoped(Patient, rita_receptionist, foreign_patient.pk),
+            "foreign_practitioner": scoped(
+                Staff, rita_receptionist, oscar_other_practitioner.pk, **ACTIVE_PRACTITIONER
             ),
-            "not_a_practitioner": (Staff.objects.visible_to(rita_receptionist).practitioners(), rita_receptionist.pk),
-            "ours": (Patient.objects.visible_to(rita_receptionist), canary_patient.pk),
+            "not_a_practitioner": scoped(Staff, rita_receptionist, rita_receptionist.pk, **ACTIVE_PRACTITIONER),
+            "ours": scoped(Patient, rita_receptionist, canary_patient.pk),
         }
     )
     assert found["unknown"] is None
@@ -75,16 +78,58 @@ def test_a_row_the_queryset_does_not_hold_is_none(
     assert found["not_a_practitioner"] is None
     assert found["ours"] == canary_patient
     # The foreign organisation's own staff do see their row.
-    assert get_each({"p": (Patient.objects.visible_to(olga_other), foreign_patient.pk)})["p"] == foreign_patient
+    assert get_each({"p": scoped(Patient, olga_other, foreign_patient.pk)})["p"] == foreign_patient
 
 
-def test_no_key_and_empty_querysets_need_no_statement(rita_receptionist, clinic, django_assert_num_queries):
-    service = Service.objects.create(organisation=clinic, name="Assessment", duration_minutes=45)
+def test_the_lookups_agree_with_the_querysets_that_scope_rows(
+    rita_receptionist, alice_practitioner, paul_practitioner, oscar_other_practitioner, adam_admin
+):
+    """`tenant_scope` and `ACTIVE_PRACTITIONER` are what `visible_to` and `practitioners()`
+    apply, so both ways of asking "may Rita book this person?" give one answer."""
+    paul_practitioner.is_active = False
+    paul_practitioner.save()
+    for staff in (alice_practitioner, paul_practitioner, oscar_other_practitioner, adam_admin, rita_receptionist):
+        by_queryset = Staff.objects.visible_to(rita_receptionist).practitioners().filter(pk=staff.pk).first()
+        by_lookup = get_each({"s": scoped(Staff, rita_receptionist, staff.pk, **ACTIVE_PRACTITIONER)})["s"]
+        assert by_lookup == by_queryset
+    assert Staff.objects.visible_to(rita_receptionist).practitioners().get() == alice_practitioner
+
+
+def test_no_scope_needs_no_statement(clinic, django_assert_num_queries):
+    Service.objects.create(organisation=clinic, name="Assessment", duration_minutes=45)
     with django_assert_num_queries(0):
-        found = get_each(
-            {
-                "none": (Service.objects.visible_to(rita_receptionist), None),
-                "empty": (Service.objects.none(), service.pk),
-            }
-        )
-    assert found == {"none": None, "empty": None}
+        found = get_each({"no_scope": Lookup(Service, None)})  # e.g. an operator: no organisation
+    assert found == {"no_scope": None}
+
+
+def test_a_unique_field_identifies_a_row_and_other_filters_are_refused(clinic, other_clinic):
+    from integrations.models import IntegrationSettings
+
+    ours = IntegrationSettings.objects.create(organisation=clinic, appointment_emails_enabled=False)
+    found = get_each(
+        {
+            "ours": Lookup(IntegrationSettings, {"organisation_id": clinic.pk}),
+            "theirs": Lookup(IntegrationSettings, {"organisation_id": other_clinic.pk}),
+        }
+    )
+    assert found == {"ours": ours, "theirs": None}
+    assert found["ours"].appointment_emails_enabled is False
+    with pytest.raises(ValueError, match="may match many rows"):
+        get_each({"services": Lookup(Service, {"organisation_id": clinic.pk})})
+
+
+def test_row_exists_answers_as_filter_exclude_exists(clinic, other_clinic, django_assert_num_queries):
+    Service.objects.create(organisation=clinic, name="Assessment", duration_minutes=45)
+    Service.objects.create(organisation=clinic, name="Old", duration_minutes=30, is_active=False)
+    cases = [
+        ({"organisation_id": clinic.pk}, {}),
+        ({"organisation_id": clinic.pk}, {"is_active": True}),
+        ({"organisation_id": clinic.pk, "name": "Old"}, {"is_active": False}),
+        ({"organisation_id": clinic.pk, "name": "Assessment"}, {"is_active": False, "duration_minutes": 30}),
+        ({"organisation_id": other_clinic.pk}, {}),
+    ]
+    for where, unless in cases:
+        expected = Service.objects.filter(**where).exclude(**unless).exists()
+        with django_assert_num_queries(1):
+            assert row_exists(Service, where, unless=unless) is expected, (where, unless)
+    assert [row_exists(Service, where, unless=unless) for where, unless in cases] == [True, True, False, True, False]

@@ -34,11 +34,12 @@ from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from core.choices import Role
+from core.db import insert
 from core.exceptions import DomainError
 from core.models import Location, Staff
 from diary import change_listeners
@@ -372,14 +373,27 @@ def _constraint_name(exc: IntegrityError) -> str | None:
     return None
 
 
+SAVED_AT_THE_SAME_MOMENT = (
+    "Another booking for this time was saved at the same moment, so this one was not. "
+    "Look at the diary again and choose a time."
+)
+
+
 def _save(appointment: Appointment) -> None:
     """Save; a PostgreSQL exclusion violation becomes the conflict error.
+
+    So does a deadlock: two transactions saving rows that overlap each other's can each wait at
+    the exclusion constraint for the other, and PostgreSQL then ends one of them. The other
+    saves its row, so the one ended has lost a race for the slot, as with a violation.
 
     No savepoint of its own: every caller is inside a service's atomic block, which rolls back
     as the DomainError leaves it.
     """
     try:
-        appointment.save()
+        if appointment._state.adding:
+            insert(appointment)
+        else:
+            appointment.save()
     except IntegrityError as exc:
         name = _constraint_name(exc)
         period = when(appointment.start, appointment.end)
@@ -389,6 +403,11 @@ def _save(appointment: Appointment) -> None:
         if name == ROOM_OVERLAP_CONSTRAINT:
             message = f"{appointment.room} is already in use at that time ({period})."
             raise DomainError(message, errors={"room": [message]}, conflict=True) from exc
+        raise
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) == "40P01":  # deadlock detected
+            message = SAVED_AT_THE_SAME_MOMENT
+            raise DomainError(message, errors={"start": [message]}, conflict=True) from exc
         raise
 
 
@@ -415,7 +434,7 @@ def _record(appointment: Appointment, *, kind: str, changes: dict, by: Staff | N
         by=by,
     )
     change.full_clean(exclude=["organisation", "appointment", "by"], validate_unique=False, validate_constraints=False)
-    change.save()
+    insert(change)
     change_listeners.notify(change)
     # Last: the audit chain head stays locked until commit, so it must be the last lock taken.
     audit_entry_record(

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, Exists, F, OuterRef, Value, When
 from django.utils import timezone
 
+from core.db import insert
 from core.links import absolute_url
 from core.models import Organisation, Staff
 from diary.choices import MOVABLE_STATUSES, AppointmentStatus, ChangeKind
@@ -127,7 +128,7 @@ def _outbox_create(destination: outbox.Destination, change, now) -> bool:
     entry.full_clean(
         exclude=["organisation", "appointment", "remote_owner"], validate_unique=False, validate_constraints=False
     )
-    entry.save()
+    insert(entry)
     return True
 
 
@@ -376,7 +377,7 @@ def email_delivery_create(
         validate_unique=False,
         validate_constraints=False,
     )
-    delivery.save()
+    insert(delivery)
     if not reason:
         values = values() if callable(values) else values
         rendered = mail.render_email(kind, values, email_templates_for(patient.organisation_id), to=patient.email)

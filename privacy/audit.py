@@ -18,6 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, models
 
+from core.db import insert
 from privacy.models import GENESIS_HASH, AuditChainHead, AuditEntry
 
 VERIFY_CHUNK_SIZE = 2000
@@ -135,7 +136,7 @@ def append_entry(entry: AuditEntry) -> AuditEntry:
             claimed = cursor.fetchone()
     entry.sequence, entry.previous_hash = claimed
     entry.entry_hash = entry_hash(entry)
-    entry.save(force_insert=True)
+    insert(entry)
     return entry
 
 

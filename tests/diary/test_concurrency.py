@@ -4,10 +4,11 @@ concurrent transactions (one connection per thread)."""
 
 import datetime
 import threading
+import time
 from collections import Counter
 
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 
 from core.exceptions import DomainError
 from diary import services
@@ -174,3 +175,61 @@ def test_a_reinstatement_racing_nineteen_bookings_of_its_slot_one_wins(
     assert outcomes["conflict"] == THREADS - 1
     assert outcomes["reinstated"] + outcomes["booked"] == 1
     assert Appointment.objects.exclude(status="cancelled").count() == 1
+
+
+def test_two_bookings_waiting_for_each_other_end_as_one_booked_and_one_conflict(
+    alice_hours, rita_receptionist, alice_practitioner, follow_up, clinic_location, patients
+):
+    """Bookings take no lock, so two transactions can each wait at the exclusion constraint for
+    the other's row: one holds 10:00 and, once the other is waiting for it with 10:15, asks for
+    10:40, which overlaps that 10:15. PostgreSQL ends one of them (a deadlock); it is told it lost
+    the slot (a conflict, 409 through the API), never a server error, and nothing of it is kept."""
+    holding = threading.Event()
+    other_waits = threading.Event()
+    outcomes = {}
+
+    def book(i, start):
+        return services.appointment_book(
+            actor=rita_receptionist,
+            patient=patients[i],
+            practitioner=alice_practitioner,
+            service=follow_up,
+            location=clinic_location,
+            start=start,
+        )
+
+    def first():
+        def two_in_one_transaction():
+            with transaction.atomic():
+                book(0, at(10))
+                holding.set()
+                assert other_waits.wait(timeout=30)
+                book(1, at(10, 40))
+
+        outcomes["first"] = outcome(two_in_one_transaction)
+
+    def second():
+        assert holding.wait(timeout=30)
+        outcomes["second"] = outcome(lambda: book(2, at(10, 15)))
+
+    threads = [threading.Thread(target=run) for run in (first, second)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 30
+    while not other_waits.is_set() and time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                other_waits.set()
+        time.sleep(0.02)
+    for thread in threads:
+        thread.join(timeout=60)
+    connections.close_all()
+
+    assert other_waits.is_set()
+    assert sorted(outcomes.values()) == ["booked", "conflict"]
+    kept = sorted(a.start for a in Appointment.objects.all())
+    assert kept == ([at(10, 15)] if outcomes["first"] == "conflict" else [at(10), at(10, 40)])
+    assert AppointmentChange.objects.count() == len(kept)

@@ -32,7 +32,10 @@ from _common import ROOT, percentile, report, setup_django, throwaway_database
 
 CLIENTS = 8
 WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", "4"))
-SECONDS = float(os.environ.get("BENCH_SECONDS", "6"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))  # per side, split over the rounds
+# Short rounds, alternating: the machine's speed drifts over seconds (a shared virtual machine
+# here), and alternating often keeps a drift from favouring one side.
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "8"))
 FIRST_DAY = datetime.date(2031, 1, 6)
 SLOT_MINUTES = 15
 SLOTS_PER_DAY = 95  # 00:00 to 23:45
@@ -245,10 +248,10 @@ def measure(server: "Server", headers: dict, shared: dict, clients: list, next_s
     hammer(me, 1.0)  # warm the workers up
     rounds = {"me": [], "book": []}
     cpu = {"me": {}, "book": {}}
-    for _ in range(2):  # interleaved, so a noisy moment does not favour one side
+    for _ in range(ROUNDS):
         for name, call in (("me", me), ("book", book)):
             before = server_cpu(server, database)
-            rounds[name].append(hammer(call, SECONDS / 2))
+            rounds[name].append(hammer(call, SECONDS / ROUNDS))
             for process, seconds in server_cpu(server, database).items():
                 cpu[name][process] = cpu[name].get(process, 0.0) + seconds - before[process]
 

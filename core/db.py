@@ -52,15 +52,38 @@ def get_each(lookups: Mapping[str, Lookup]) -> dict[str, Model | None]:
 
     offset = 0
     for name, lookup in wanted:
-        fields = lookup.model._meta.concrete_fields
-        values, offset = list(row[offset : offset + len(fields)]), offset + len(fields)
-        if values[fields.index(lookup.model._meta.pk)] is None:
+        reader = _reader(lookup.model, connection)
+        values, offset = list(row[offset : offset + reader.width]), offset + reader.width
+        if values[reader.pk_index] is None:
             continue  # no row matches
-        compiler = Query(lookup.model).get_compiler(using=database)
-        converters = compiler.get_converters([field.get_col(lookup.model._meta.db_table) for field in fields])
-        (values,) = compiler.apply_converters([values], converters)
-        found[name] = lookup.model.from_db(database, [field.attname for field in fields], values)
+        (values,) = reader.compiler.apply_converters([values], reader.converters)
+        found[name] = lookup.model.from_db(database, reader.attnames, values)
     return found
+
+
+@dataclass(frozen=True)
+class _Reader:
+    """How a row of one model comes back through one connection (its converters are bound to
+    it, and each thread has its own), worked out once."""
+
+    width: int
+    pk_index: int
+    attnames: list[str]
+    compiler: Any
+    converters: dict
+
+
+@lru_cache(maxsize=64)
+def _reader(model: type[Model], connection) -> _Reader:
+    fields = model._meta.concrete_fields
+    compiler = Query(model).get_compiler(connection=connection)
+    return _Reader(
+        width=len(fields),
+        pk_index=fields.index(model._meta.pk),
+        attnames=[field.attname for field in fields],
+        compiler=compiler,
+        converters=compiler.get_converters([field.get_col(model._meta.db_table) for field in fields]),
+    )
 
 
 def get_one(lookup: Lookup) -> Model | None:

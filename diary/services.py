@@ -235,11 +235,11 @@ _NOTHING_OVERLAPS = """
         WHERE (practitioner_id = %s OR room_id = %s OR patient_id = %s)
           AND "start" < %s AND "end" > %s AND status <> %s AND id <> %s
     )"""
-# On PostgreSQL the practitioner's and the room's checks are range overlaps, which the exclusion
-# constraints' GiST indexes answer by looking only near the slot. Compared by start and end, as
-# above, they would read every earlier appointment of the practitioner (years of them) through
-# the (practitioner, start) index. The status is written out (a constant, not input) so the
-# partial indexes apply.
+# On PostgreSQL the three checks are range overlaps, which GiST indexes (the exclusion
+# constraints', and the patient's, migration diary 0005) answer by looking only near the slot.
+# Compared by start and end, as above, they would read every earlier appointment of the
+# practitioner or patient (years of them) through the (…, start) btree indexes. The status is
+# written out (a constant, not input) so the partial indexes apply.
 _NOTHING_OVERLAPS_POSTGRESQL = f"""
     NOT EXISTS (
         SELECT 1 FROM diary_appointment
@@ -253,7 +253,7 @@ _NOTHING_OVERLAPS_POSTGRESQL = f"""
     )
     AND NOT EXISTS (
         SELECT 1 FROM diary_appointment
-        WHERE patient_id = %s AND "start" < %s AND "end" > %s
+        WHERE patient_id = %s AND tstzrange("start", "end", '[)') && tstzrange(%s, %s, '[)')
           AND status <> '{AppointmentStatus.CANCELLED.value}' AND id <> %s
     )"""  # noqa: S608
 _INSIDE_ONE_BLOCK_AND_NOT_AWAY = """
@@ -294,7 +294,7 @@ def _plainly_bookable(appointment: Appointment, *, allow_patient_overlap: bool, 
     if connection.vendor == "postgresql":
         sql = "SELECT" + _NOTHING_OVERLAPS_POSTGRESQL
         params = [a.practitioner_id, a.start, a.end, a.pk, a.room_id, a.start, a.end, a.pk]
-        params += [patient_id, a.end, a.start, a.pk]
+        params += [patient_id, a.start, a.end, a.pk]
     else:
         sql = "SELECT" + _NOTHING_OVERLAPS
         params = [a.practitioner_id, a.room_id, patient_id, a.end, a.start, AppointmentStatus.CANCELLED, a.pk]

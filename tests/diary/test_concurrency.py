@@ -53,16 +53,15 @@ def patients(clinic):
     return [PatientFactory(organisation=clinic) for _ in range(THREADS)]
 
 
+def book_for(patient, start, actor, practitioner, service, location):
+    return services.appointment_book(
+        actor=actor, patient=patient, practitioner=practitioner, service=service, location=location, start=start
+    )
+
+
 def book_overlapping(i, actor, practitioner, service, location, patients):
     """Booking number `i` of a crowd all wanting 10:00-10:30 with one practitioner."""
-    return services.appointment_book(
-        actor=actor,
-        patient=patients[i],
-        practitioner=practitioner,
-        service=service,
-        location=location,
-        start=at(10) + datetime.timedelta(minutes=i),
-    )
+    return book_for(patients[i], at(10) + datetime.timedelta(minutes=i), actor, practitioner, service, location)
 
 
 def outcome(attempt, *, done: str = "booked") -> str:
@@ -189,14 +188,7 @@ def test_two_bookings_waiting_for_each_other_end_as_one_booked_and_one_conflict(
     outcomes = {}
 
     def book(i, start):
-        return services.appointment_book(
-            actor=rita_receptionist,
-            patient=patients[i],
-            practitioner=alice_practitioner,
-            service=follow_up,
-            location=clinic_location,
-            start=start,
-        )
+        return book_for(patients[i], start, rita_receptionist, alice_practitioner, follow_up, clinic_location)
 
     def first():
         def two_in_one_transaction():

@@ -223,8 +223,8 @@ class Appointment(TenantModel):
     """A patient booked with a practitioner for a service at a location, from `start` to `end`.
 
     Invariants: `end > start` (check constraint); a practitioner, and a room, is in at most one
-    live appointment at any instant (services under a lock, and exclusion constraints on
-    PostgreSQL); status moves only along `diary.choices.STATUS_FLOW`; `version` goes up by one
+    live appointment at any instant (the services' checks, and exclusion constraints on
+    PostgreSQL, which decide races); status moves only along `diary.choices.STATUS_FLOW`; `version` goes up by one
     with every change, and a change based on an older version is refused.
     """
 

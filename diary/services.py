@@ -805,7 +805,7 @@ def appointment_reinstate(
 
     Only a cancelled appointment that has not started yet. Its slot was given up when it was
     cancelled, so it comes back only under the booking rules, exactly as a new booking of that
-    slot would (`_check_bookable`, after the same locks): a clash with the practitioner or the
+    slot would (`_check_bookable`, under the practitioner's and room's locks): a clash with the practitioner or the
     room is refused (409, naming it); the patient's own overlap only with
     `allow_patient_overlap`; outside hours or in time off only with an admin's `override_hours`.
     A stale `version` is refused (409). The cancellation reason is cleared and a `reinstated`

@@ -129,11 +129,11 @@ def insert(instance: Model) -> Model:
     connection = connections[database]
     meta = model._meta
     generated_pk = meta.pk.db_returning and getattr(instance, meta.pk.attname) is None
-    fields = [field for field in meta.concrete_fields if not (generated_pk and field.primary_key)]
+    statement, fields = _insert_statement(model, generated_pk, database)
     values = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
     # As save() does: an error marks the surrounding atomic block for rollback.
     with transaction.mark_for_rollback_on_error(using=database), connection.cursor() as cursor:
-        cursor.execute(_insert_statement(model, generated_pk, database), values)
+        cursor.execute(statement, values)
         if generated_pk:
             if connection.features.can_return_columns_from_insert:
                 (pk,) = cursor.fetchone()
@@ -146,7 +146,8 @@ def insert(instance: Model) -> Model:
 
 
 @lru_cache(maxsize=64)
-def _insert_statement(model: type[Model], generated_pk: bool, database: str) -> str:
+def _insert_statement(model: type[Model], generated_pk: bool, database: str) -> tuple[str, list[Field]]:
+    """The INSERT and the fields whose values it takes, in order."""
     connection = connections[database]
     quote = connection.ops.quote_name
     meta = model._meta
@@ -157,7 +158,7 @@ def _insert_statement(model: type[Model], generated_pk: bool, database: str) -> 
     statement = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
     if generated_pk and connection.features.can_return_columns_from_insert:
         statement += f" RETURNING {quote(meta.pk.column)}"
-    return statement
+    return statement, fields
 
 
 def _prepared(model: type[Model], name: str, value: Any, connection) -> Any:

@@ -33,6 +33,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 from decimal import Decimal
+from functools import cache
 
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Q
@@ -229,33 +230,21 @@ def hours_problem(appointment: Appointment) -> str | None:
 # SQL because it runs on every booking and move: built with the ORM (three Exists subqueries) it
 # cost about six times as much to construct as to run (bench/booking.py). Each %s is adapted
 # by `_db` below, so it reads the same on PostgreSQL and SQLite.
-_NOTHING_OVERLAPS = """
+#
+# One NOT EXISTS per column (practitioner, room, patient), each taking the slot's start and end.
+# On PostgreSQL the overlap is a range test, which GiST indexes (the exclusion constraints', and
+# the patient's, migration diary 0005) answer by looking only near the slot; compared by start
+# and end, it would read every earlier appointment of the practitioner or patient (years of
+# them) through the (…, start) btree indexes. The status is written out (a constant, not input)
+# so the partial indexes apply.
+_RANGES_OVERLAP = """tstzrange("start", "end", '[)') && tstzrange(%s, %s, '[)')"""
+_TIMES_OVERLAP = """"end" > %s AND "start" < %s"""
+_NOTHING_LIVE_OVERLAPS = """
     NOT EXISTS (
         SELECT 1 FROM diary_appointment
-        WHERE (practitioner_id = %s OR room_id = %s OR patient_id = %s)
-          AND "start" < %s AND "end" > %s AND status <> %s AND id <> %s
+        WHERE {column} = %s AND {overlaps} AND status <> '{cancelled}' AND id <> %s
     )"""
-# On PostgreSQL the three checks are range overlaps, which GiST indexes (the exclusion
-# constraints', and the patient's, migration diary 0005) answer by looking only near the slot.
-# Compared by start and end, as above, they would read every earlier appointment of the
-# practitioner or patient (years of them) through the (…, start) btree indexes. The status is
-# written out (a constant, not input) so the partial indexes apply.
-_NOTHING_OVERLAPS_POSTGRESQL = f"""
-    NOT EXISTS (
-        SELECT 1 FROM diary_appointment
-        WHERE practitioner_id = %s AND tstzrange("start", "end", '[)') && tstzrange(%s, %s, '[)')
-          AND status <> '{AppointmentStatus.CANCELLED.value}' AND id <> %s
-    )
-    AND NOT EXISTS (
-        SELECT 1 FROM diary_appointment
-        WHERE room_id = %s AND tstzrange("start", "end", '[)') && tstzrange(%s, %s, '[)')
-          AND status <> '{AppointmentStatus.CANCELLED.value}' AND id <> %s
-    )
-    AND NOT EXISTS (
-        SELECT 1 FROM diary_appointment
-        WHERE patient_id = %s AND tstzrange("start", "end", '[)') && tstzrange(%s, %s, '[)')
-          AND status <> '{AppointmentStatus.CANCELLED.value}' AND id <> %s
-    )"""  # noqa: S608
+_OVERLAP_COLUMNS = ("practitioner_id", "room_id", "patient_id")
 _INSIDE_ONE_BLOCK_AND_NOT_AWAY = """
     AND EXISTS (
         SELECT 1 FROM diary_workinghours
@@ -265,6 +254,16 @@ _INSIDE_ONE_BLOCK_AND_NOT_AWAY = """
     AND NOT EXISTS (
         SELECT 1 FROM diary_timeoff WHERE practitioner_id = %s AND "start" < %s AND "end" > %s
     )"""
+
+
+@cache
+def _nothing_live_overlaps(vendor: str) -> str:
+    overlaps = _RANGES_OVERLAP if vendor == "postgresql" else _TIMES_OVERLAP
+    checks = [
+        _NOTHING_LIVE_OVERLAPS.format(column=column, overlaps=overlaps, cancelled=AppointmentStatus.CANCELLED.value)
+        for column in _OVERLAP_COLUMNS
+    ]
+    return "\n    AND".join(checks)
 
 
 def _db(value):
@@ -289,15 +288,12 @@ def _plainly_bookable(appointment: Appointment, *, allow_patient_overlap: bool, 
     when it ran: a booking that commits in between is caught by the exclusion constraints when
     this one is saved (`_save`), or, where the practitioner's lock is held, cannot happen.
     """
-    a = appointment
-    patient_id = None if allow_patient_overlap else a.patient_id  # NULL matches nothing; so does room NULL
-    if connection.vendor == "postgresql":
-        sql = "SELECT" + _NOTHING_OVERLAPS_POSTGRESQL
-        params = [a.practitioner_id, a.start, a.end, a.pk, a.room_id, a.start, a.end, a.pk]
-        params += [patient_id, a.start, a.end, a.pk]
-    else:
-        sql = "SELECT" + _NOTHING_OVERLAPS
-        params = [a.practitioner_id, a.room_id, patient_id, a.end, a.start, AppointmentStatus.CANCELLED, a.pk]
+    # NULL matches nothing: no room, or the patient's own overlap allowed.
+    patient_id = None if allow_patient_overlap else appointment.patient_id
+    sql = "SELECT" + _nothing_live_overlaps(connection.vendor)
+    params = []
+    for value in (appointment.practitioner_id, appointment.room_id, patient_id):
+        params += [value, appointment.start, appointment.end, appointment.pk]
     if check_hours:
         start, end = timezone.localtime(appointment.start), timezone.localtime(appointment.end)
         if end.date() != start.date():

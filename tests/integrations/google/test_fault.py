@@ -32,7 +32,6 @@ from integrations import outbox, tasks
 from integrations.choices import OutboxStatus
 from integrations.google.choices import CALENDAR_SCOPE
 from integrations.google.client import EVENT_ID_NAMESPACE, event_id_for
-from integrations.google.sync import forget_clients
 from integrations.models import OutboxEntry
 from tests.diary.factories import ServiceFactory, london
 from tests.factories import LocationFactory, OrganisationFactory, StaffFactory
@@ -257,7 +256,6 @@ def compare(fake, accounts) -> dict:
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_thousand_changes_through_a_flaky_google_and_a_killed_worker(fake_google, settings, monkeypatch):
-    forget_clients()
     # Every task message is lost too (a broker outage): the worker processes must find the rows
     # themselves, as the beat sweeper and `drain_outbox` do.
     monkeypatch.setattr(tasks.drain_outbox, "delay", lambda **kwargs: None)

@@ -13,7 +13,6 @@ from diary.choices import AppointmentStatus
 from integrations import outbox, services
 from integrations.choices import EmailKind, EmailStatus, OutboxStatus
 from integrations.google.client import event_id_for
-from integrations.google.sync import forget_clients
 from integrations.models import EmailDelivery, OutboxEntry, OutgoingEmail
 from tests.diary.conftest import alice_hours, at, follow_up  # noqa: F401 - fixtures
 from tests.integrations.factories import google_connection_at
@@ -25,24 +24,10 @@ BOOKED = "Your appointment on Monday 7 January 2030 at 10:00"
 CANCELLED = "Your appointment on Monday 7 January 2030 is cancelled"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_clients():
-    # Each test has its own fake server (and port): clients cached by earlier tests are stale.
-    forget_clients()
-    yield
-    forget_clients()
-
-
 @pytest.fixture
 def alice_google(fake_google, alice_practitioner):
     """Alice's Google: her calendar shows her appointments, and patient email goes from her Gmail."""
     return google_connection_at(fake_google, alice_practitioner, account=ALICE_GOOGLE)
-
-
-@pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    """`with committed():` runs what the block queued for after commit (pushes, sends)."""
-    return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
 @pytest.fixture

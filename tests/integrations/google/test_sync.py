@@ -24,7 +24,7 @@ from integrations.choices import OutboxStatus
 from integrations.google.choices import ConnectionStatus
 from integrations.google.client import event_id_for
 from integrations.google.models import GoogleConnection
-from integrations.google.sync import GOOGLE_CALENDAR, forget_clients
+from integrations.google.sync import GOOGLE_CALENDAR
 from integrations.models import OutboxEntry
 from tests.diary.conftest import (  # noqa: F401 - fixtures
     DAY,
@@ -42,14 +42,6 @@ pytestmark = pytest.mark.django_db
 
 ALICE_GOOGLE = "alice.physio@gmail.test"
 PAUL_GOOGLE = "paul.physio@gmail.test"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_clients():
-    # Each test has its own fake server (and port): clients cached by earlier tests are stale.
-    forget_clients()
-    yield
-    forget_clients()
 
 
 def connect_calendar(client, fake, account: str):

@@ -20,7 +20,6 @@ from integrations import outbox
 from integrations.choices import PatientNameDisplay
 from integrations.google.client import event_id_for
 from integrations.google.payloads import calendar_event_body, patient_display_name
-from integrations.google.sync import forget_clients
 from patients.models import Patient
 from tests.diary.conftest import alice_hours, at, follow_up  # noqa: F401 - fixtures
 from tests.diary.factories import RoomFactory
@@ -56,13 +55,6 @@ CANARIES = {
 }
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_clients():
-    forget_clients()
-    yield
-    forget_clients()
 
 
 @pytest.fixture

@@ -37,11 +37,6 @@ CHANGED = "Your video appointment link has changed"
 
 
 @pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
-@pytest.fixture
 def appointment(
     rita_receptionist,
     john,

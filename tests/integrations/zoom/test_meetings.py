@@ -37,12 +37,6 @@ def zoom_time(value: datetime.datetime) -> str:
 
 
 @pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    """`with committed():` runs what the block queued for after commit (drains, webhook tasks)."""
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
-@pytest.fixture
 def book(rita_receptionist, patient, alice_practitioner, telehealth, clinic_location, alice_hours):  # noqa: F811
     def make(start, **overrides):
         values = {

@@ -180,6 +180,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = integer("DATABASE_CONN_MAX_AGE", 60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if boolean("DATABASE_PREPARED_STATEMENTS", True):
+        # Parameters bound by the server, and a statement run a few times on a connection is
+        # prepared once: PostgreSQL then skips parsing and planning it. Turn off behind a
+        # pooler that hands one session's statements to different server connections.
+        DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "core.Staff"

@@ -245,6 +245,20 @@ def test_database_url_selects_postgres_without_sqlite_options():
     assert "transaction_mode" not in loaded["DATABASE"].get("OPTIONS", {})
 
 
+def test_postgres_statements_are_bound_by_the_server_and_prepared_by_default():
+    options = load_settings(production_env())["DATABASE"]["OPTIONS"]
+
+    assert options["server_side_binding"] is True
+    assert options["prepare_threshold"] == 5
+
+
+def test_prepared_statements_can_be_turned_off_for_a_transaction_pooler():
+    options = load_settings(production_env(DATABASE_PREPARED_STATEMENTS="false"))["DATABASE"].get("OPTIONS", {})
+
+    assert "server_side_binding" not in options
+    assert "prepare_threshold" not in options
+
+
 def test_without_a_broker_tasks_run_eagerly():
     loaded = load_settings(production_env())
 

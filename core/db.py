@@ -1,6 +1,6 @@
 """Database helpers the ORM has no single call for."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -116,6 +116,87 @@ def _exists_statement(model: type[Model], where: tuple[str, ...], unless: tuple[
     return f"SELECT EXISTS (SELECT 1 FROM {table} WHERE {' AND '.join(conditions)})"  # noqa: S608
 
 
+def insert_together(instances: Sequence[Model], *, only_if: tuple[str, Sequence[Any]] | None = None) -> bool:
+    """Insert `instances` (in order, e.g. a row and the rows that refer to it) as `insert` does,
+    or none of them if `only_if`, an SQL boolean expression and its parameters, is false. Returns
+    whether they were inserted.
+
+    On PostgreSQL this is one statement (data-modifying CTEs: the condition is read once and
+    every row inserted under the same snapshot; foreign keys between the rows are checked at
+    commit, as Django declares them deferrable). Elsewhere the condition is one SELECT and each
+    row its own INSERT.
+    """
+    instances = list(instances)
+    for instance in instances:
+        _refuse_own_save(type(instance))
+    databases = {router.db_for_write(type(instance), instance=instance) for instance in instances}
+    if len(databases) != 1:
+        raise ValueError(f"insert_together writes one database, not {sorted(databases)}.")
+    (database,) = databases
+    connection = connections[database]
+    condition, condition_params = only_if if only_if is not None else ("TRUE", ())
+
+    if connection.vendor != "postgresql":  # data-modifying CTEs are PostgreSQL's
+        if only_if is not None:
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT {condition}", list(condition_params))
+                if not cursor.fetchone()[0]:
+                    return False
+        for instance in instances:
+            insert(instance)
+        return True
+
+    shapes = tuple((type(instance), _generates_pk(instance)) for instance in instances)
+    statement, field_lists = _insert_together_statement(shapes, condition, database)
+    params = list(condition_params)
+    for instance, fields in zip(instances, field_lists, strict=True):
+        params += [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
+    with transaction.mark_for_rollback_on_error(using=database), connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        inserted, *generated = cursor.fetchone()
+    if not inserted:
+        return False
+    generated_pks = iter(generated)
+    for instance, (model, generated_pk) in zip(instances, shapes, strict=True):
+        if generated_pk:
+            setattr(instance, model._meta.pk.attname, next(generated_pks))
+        instance._state.adding = False
+        instance._state.db = database
+    return True
+
+
+@lru_cache(maxsize=64)
+def _insert_together_statement(
+    shapes: tuple[tuple[type[Model], bool], ...], condition: str, database: str
+) -> tuple[str, list[list[Field]]]:
+    """`WITH wanted AS (SELECT condition), row_0 AS (INSERT … SELECT values FROM wanted WHERE
+    ok …), … SELECT ok, generated keys`, and the fields whose values each INSERT takes."""
+    quote = connections[database].ops.quote_name
+    parts = [f"wanted AS (SELECT ({condition}) AS ok)"]
+    field_lists, returned = [], []
+    for index, (model, generated_pk) in enumerate(shapes):
+        into, fields = _insert_into(model, generated_pk, database)
+        placeholders = ", ".join(["%s"] * len(fields))
+        returning = f" RETURNING {quote(model._meta.pk.column)}" if generated_pk else ""
+        parts.append(f"row_{index} AS ({into} SELECT {placeholders} FROM wanted WHERE ok{returning})")  # noqa: S608
+        field_lists.append(fields)
+        if generated_pk:
+            returned.append(f"(SELECT {quote(model._meta.pk.column)} FROM row_{index})")  # noqa: S608
+    # Built from model metadata and the caller's condition only; every value is a parameter.
+    statement = f"WITH {', '.join(parts)} SELECT {', '.join(['ok', *returned])} FROM wanted"  # noqa: S608
+    return statement, field_lists
+
+
+def _generates_pk(instance: Model) -> bool:
+    meta = instance._meta
+    return meta.pk.db_returning and getattr(instance, meta.pk.attname) is None
+
+
+def _refuse_own_save(model: type[Model]) -> None:
+    if model.save is not Model.save:
+        raise TypeError(f"{model._meta.label} overrides save(); insert it with save().")
+
+
 def insert(instance: Model) -> Model:
     """Insert `instance` as a new row, as `instance.save(force_insert=True)` would (defaults,
     `pre_save` values such as auto_now, a database-generated primary key read back), with its
@@ -123,12 +204,11 @@ def insert(instance: Model) -> Model:
     booking. It sends no save signals and refuses a model that overrides `save`, whose extra
     behaviour it would skip."""
     model = type(instance)
-    if model.save is not Model.save:
-        raise TypeError(f"{model._meta.label} overrides save(); insert it with save().")
+    _refuse_own_save(model)
     database = router.db_for_write(model, instance=instance)
     connection = connections[database]
     meta = model._meta
-    generated_pk = meta.pk.db_returning and getattr(instance, meta.pk.attname) is None
+    generated_pk = _generates_pk(instance)
     statement, fields = _insert_statement(model, generated_pk, database)
     values = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
     # As save() does: an error marks the surrounding atomic block for rollback.
@@ -149,16 +229,22 @@ def insert(instance: Model) -> Model:
 def _insert_statement(model: type[Model], generated_pk: bool, database: str) -> tuple[str, list[Field]]:
     """The INSERT and the fields whose values it takes, in order."""
     connection = connections[database]
-    quote = connection.ops.quote_name
+    into, fields = _insert_into(model, generated_pk, database)
+    placeholders = ", ".join(["%s"] * len(fields))
+    statement = f"{into} VALUES ({placeholders})"
+    if generated_pk and connection.features.can_return_columns_from_insert:
+        statement += f" RETURNING {connection.ops.quote_name(model._meta.pk.column)}"
+    return statement, fields
+
+
+def _insert_into(model: type[Model], generated_pk: bool, database: str) -> tuple[str, list[Field]]:
+    """`INSERT INTO table (columns)` and the fields whose values fill them, in order."""
+    quote = connections[database].ops.quote_name
     meta = model._meta
     fields = [field for field in meta.concrete_fields if not (generated_pk and field.primary_key)]
     columns = ", ".join(quote(field.column) for field in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    # Built from model metadata only (quoted names); every value is a parameter.
-    statement = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
-    if generated_pk and connection.features.can_return_columns_from_insert:
-        statement += f" RETURNING {quote(meta.pk.column)}"
-    return statement, fields
+    # Built from model metadata only (quoted names).
+    return f"INSERT INTO {quote(meta.db_table)} ({columns})", fields
 
 
 def _prepared(model: type[Model], name: str, value: Any, connection) -> Any:

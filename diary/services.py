@@ -40,7 +40,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.choices import Role
-from core.db import insert
+from core.db import insert, insert_together
 from core.exceptions import DomainError
 from core.models import Location, Staff
 from diary import change_listeners
@@ -288,16 +288,34 @@ def _plainly_bookable(appointment: Appointment, *, allow_patient_overlap: bool, 
     when it ran: a booking that commits in between is caught by the exclusion constraints when
     this one is saved (`_save`), or, where the practitioner's lock is held, cannot happen.
     """
+    condition = _plainly_bookable_condition(
+        appointment, allow_patient_overlap=allow_patient_overlap, check_hours=check_hours
+    )
+    if condition is None:
+        return False
+    sql, params = condition
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {sql}", params)
+        (plainly,) = cursor.fetchone()
+    return bool(plainly)
+
+
+def _plainly_bookable_condition(
+    appointment: Appointment, *, allow_patient_overlap: bool, check_hours: bool
+) -> tuple[str, list] | None:
+    """`_plainly_bookable` as an SQL condition and its parameters, for a statement of its own or
+    to guard the booking's insert (`_book_locked`). None: it cannot hold plainly (the
+    appointment runs past midnight, so no one day's hours block holds it)."""
     # NULL matches nothing: no room, or the patient's own overlap allowed.
     patient_id = None if allow_patient_overlap else appointment.patient_id
-    sql = "SELECT" + _nothing_live_overlaps(connection.vendor)
+    sql = _nothing_live_overlaps(connection.vendor)
     params = []
     for value in (appointment.practitioner_id, appointment.room_id, patient_id):
         params += [value, appointment.start, appointment.end, appointment.pk]
     if check_hours:
         start, end = timezone.localtime(appointment.start), timezone.localtime(appointment.end)
         if end.date() != start.date():
-            return False
+            return None
         sql += _INSIDE_ONE_BLOCK_AND_NOT_AWAY
         params += [
             appointment.practitioner_id,
@@ -309,17 +327,18 @@ def _plainly_bookable(appointment: Appointment, *, allow_patient_overlap: bool, 
             appointment.end,
             appointment.start,
         ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [_db(value) for value in params])
-        (plainly,) = cursor.fetchone()
-    return bool(plainly)
+    return sql, [_db(value) for value in params]
+
+
+def _hours_apply(actor: Staff, *, override_hours: bool) -> bool:
+    """Working hours and time off bind everyone but an admin who overrides them."""
+    return not (override_hours and actor.has_role(Role.ADMIN))
 
 
 def _rule_problems(
     appointment: Appointment, *, actor: Staff, allow_patient_overlap: bool, override_hours: bool, check_hours: bool
 ) -> list[Problem]:
-    admin_override = override_hours and actor.has_role(Role.ADMIN)
-    check_hours = check_hours and not admin_override
+    check_hours = check_hours and _hours_apply(actor, override_hours=override_hours)
     if _plainly_bookable(appointment, allow_patient_overlap=allow_patient_overlap, check_hours=check_hours):
         return []
     problems = _clash_problems(appointment, allow_patient_overlap=allow_patient_overlap)
@@ -375,8 +394,12 @@ SAVED_AT_THE_SAME_MOMENT = (
 )
 
 
-def _save(appointment: Appointment) -> None:
-    """Save; a PostgreSQL exclusion violation becomes the conflict error.
+def _save(
+    appointment: Appointment, *, change: AppointmentChange | None = None, only_if: tuple[str, list] | None = None
+) -> bool:
+    """Save; a PostgreSQL exclusion violation becomes the conflict error. A new appointment is
+    inserted with its `change` record, in one statement on PostgreSQL, and only if the SQL
+    condition `only_if` holds: False if it did not (nothing was written).
 
     So does a deadlock: two transactions saving rows that overlap each other's can each wait at
     the exclusion constraint for the other, and PostgreSQL then ends one of them. The other
@@ -387,9 +410,9 @@ def _save(appointment: Appointment) -> None:
     """
     try:
         if appointment._state.adding:
-            insert(appointment)
-        else:
-            appointment.save()
+            return insert_together([appointment] if change is None else [appointment, change], only_if=only_if)
+        appointment.save()
+        return True
     except IntegrityError as exc:
         name = _constraint_name(exc)
         period = when(appointment.start, appointment.end)
@@ -421,6 +444,14 @@ def _snapshot(appointment: Appointment) -> dict:
 
 def _record(appointment: Appointment, *, kind: str, changes: dict, by: Staff | None) -> AppointmentChange:
     """The change record, in the caller's transaction: it commits or rolls back with the change."""
+    change = _change(appointment, kind=kind, changes=changes, by=by)
+    insert(change)
+    _announce(change)
+    return change
+
+
+def _change(appointment: Appointment, *, kind: str, changes: dict, by: Staff | None) -> AppointmentChange:
+    """A change record, checked, not yet saved."""
     change = AppointmentChange(
         organisation_id=appointment.organisation_id,
         appointment=appointment,
@@ -430,16 +461,19 @@ def _record(appointment: Appointment, *, kind: str, changes: dict, by: Staff | N
         by=by,
     )
     change.full_clean(exclude=["organisation", "appointment", "by"], validate_unique=False, validate_constraints=False)
-    insert(change)
+    return change
+
+
+def _announce(change: AppointmentChange) -> None:
+    """After a change record is saved: the listeners' writes, then the audit entry."""
     change_listeners.notify(change)
     # Last: the audit chain head stays locked until commit, so it must be the last lock taken.
     audit_entry_record(
-        action=AuditAction.CREATE if kind == ChangeKind.CREATED else AuditAction.CHANGE,
-        obj=appointment,
-        actor=by,
-        details={"kind": kind, "fields": sorted(changes), "version": appointment.version},
+        action=AuditAction.CREATE if change.kind == ChangeKind.CREATED else AuditAction.CHANGE,
+        obj=change.appointment,
+        actor=change.by,
+        details={"kind": change.kind, "fields": sorted(change.changes), "version": change.version},
     )
-    return change
 
 
 def _locked(appointment: Appointment, version: int | None) -> Appointment:
@@ -500,11 +534,7 @@ def _new_appointment(
 
 
 def _book_locked(appointment: Appointment, *, actor, allow_patient_overlap, override_hours) -> Appointment:
-    _check_bookable(
-        appointment, actor=actor, allow_patient_overlap=allow_patient_overlap, override_hours=override_hours
-    )
-    _save(appointment)
-    _record(
+    change = _change(
         appointment,
         kind=ChangeKind.CREATED,
         changes={
@@ -514,6 +544,20 @@ def _book_locked(appointment: Appointment, *, actor, allow_patient_overlap, over
         },
         by=actor,
     )
+    # The common case is one statement: the plain rule check guards the insert of the
+    # appointment and its change record. Where it does not plainly pass, the whole rule set
+    # says why (or finds that it passes, e.g. across adjoining hours blocks) before saving.
+    plainly = _plainly_bookable_condition(
+        appointment,
+        allow_patient_overlap=allow_patient_overlap,
+        check_hours=_hours_apply(actor, override_hours=override_hours),
+    )
+    if plainly is None or not _save(appointment, change=change, only_if=plainly):
+        _check_bookable(
+            appointment, actor=actor, allow_patient_overlap=allow_patient_overlap, override_hours=override_hours
+        )
+        _save(appointment, change=change)
+    _announce(change)
     return appointment
 
 

@@ -117,7 +117,13 @@ class TestBooking:
             WorkingHoursFactory(
                 practitioner=alice_practitioner, location=clinic_location, weekday=0, start_time=start, end_time=end
             )
-        assert book(at(11, 30), end=at(12, 30)).end == at(12, 30)
+        # Not plainly inside one block, so the guarded insert writes nothing; the whole rule set
+        # then finds the stretch and the booking is saved, with one change record.
+        booked = book(at(11, 30), end=at(12, 30))
+        assert Appointment.objects.get(pk=booked.pk).end == at(12, 30)
+        assert list(AppointmentChange.objects.filter(appointment=booked).values_list("kind", flat=True)) == [
+            ChangeKind.CREATED
+        ]
 
     def test_end_must_be_after_start_and_times_aware(self, book):
         with pytest.raises(DomainError):

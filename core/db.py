@@ -19,6 +19,10 @@ class Lookup:
 
     model: type[Model]
     filters: Mapping[str, Any] | None
+    # Read only these fields (and the primary key); the others are deferred, loaded on first
+    # access as after `QuerySet.only()`. For rows whose other columns are costly to read back
+    # (encrypted tokens).
+    only: tuple[str, ...] | None = None
 
 
 def get_each(lookups: Mapping[str, Lookup]) -> dict[str, Model | None]:
@@ -28,7 +32,8 @@ def get_each(lookups: Mapping[str, Lookup]) -> dict[str, Model | None]:
     service, location) pays one round trip instead of one each, and no query compilation: the
     statement depends only on the models and the filters' names, so it is built once per process.
     Every column is read back through its field's converters (decryption included), exactly as
-    the ORM reads it; rows come back with every concrete field loaded.
+    the ORM reads it; rows come back with every concrete field loaded, or, for a lookup with
+    `only`, those fields and the primary key (the rest deferred).
     """
     found: dict[str, Model | None] = dict.fromkeys(lookups)
     wanted = [(name, lookup) for name, lookup in lookups.items() if lookup.filters is not None]
@@ -45,14 +50,14 @@ def get_each(lookups: Mapping[str, Lookup]) -> dict[str, Model | None]:
         for _, lookup in wanted
         for name, value in lookup.filters.items()
     ]
-    shapes = tuple((lookup.model, tuple(lookup.filters)) for _, lookup in wanted)
+    shapes = tuple((lookup.model, tuple(lookup.filters), lookup.only) for _, lookup in wanted)
     with connection.cursor() as cursor:
         cursor.execute(_statement(shapes, database), params)
         row = cursor.fetchone()
 
     offset = 0
     for name, lookup in wanted:
-        reader = _reader(lookup.model, connection)
+        reader = _reader(lookup.model, lookup.only, connection)
         values, offset = list(row[offset : offset + reader.width]), offset + reader.width
         if values[reader.pk_index] is None:
             continue  # no row matches
@@ -74,8 +79,8 @@ class _Reader:
 
 
 @lru_cache(maxsize=64)
-def _reader(model: type[Model], connection) -> _Reader:
-    fields = model._meta.concrete_fields
+def _reader(model: type[Model], only: tuple[str, ...] | None, connection) -> _Reader:
+    fields = _read_fields(model, only)
     compiler = Query(model).get_compiler(connection=connection)
     return _Reader(
         width=len(fields),
@@ -84,6 +89,14 @@ def _reader(model: type[Model], connection) -> _Reader:
         compiler=compiler,
         converters=compiler.get_converters([field.get_col(model._meta.db_table) for field in fields]),
     )
+
+
+def _read_fields(model: type[Model], only: tuple[str, ...] | None) -> list[Field]:
+    """The concrete fields a lookup reads, in the model's order: all, or `only` and the pk."""
+    if only is None:
+        return list(model._meta.concrete_fields)
+    wanted = {_field(model, name) for name in only} | {model._meta.pk}
+    return [field for field in model._meta.concrete_fields if field in wanted]
 
 
 def get_one(lookup: Lookup) -> Model | None:
@@ -268,17 +281,17 @@ def _identifies_one_row(model: type[Model], field: Field) -> bool:
 
 
 @lru_cache(maxsize=64)
-def _statement(shapes: tuple[tuple[type[Model], tuple[str, ...]], ...], database: str) -> str:
+def _statement(shapes: tuple[tuple[type[Model], tuple[str, ...], tuple[str, ...] | None], ...], database: str) -> str:
     """`SELECT lookup_0.*, lookup_1.*, … FROM (SELECT 1) LEFT JOIN (each lookup's row) ON TRUE`:
     one row, with NULLs for each lookup that found nothing."""
     quote = connections[database].ops.quote_name
     joins = []
-    for index, (model, filter_names) in enumerate(shapes):
+    for index, (model, filter_names, only) in enumerate(shapes):
         meta = model._meta
         fields = [_field(model, name) for name in filter_names]
         if not any(_identifies_one_row(model, field) for field in fields):
             raise ValueError(f"A lookup of {meta.label} by {filter_names} may match many rows.")
-        columns = ", ".join(quote(field.column) for field in meta.concrete_fields)
+        columns = ", ".join(quote(field.column) for field in _read_fields(model, only))
         conditions = " AND ".join(f"{quote(field.column)} = %s" for field in fields)
         one_row = f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {conditions}"  # noqa: S608
         joins.append(f"LEFT JOIN ({one_row}) AS lookup_{index} ON 1 = 1")

@@ -83,13 +83,14 @@ class Destination:
     `push(entry, ctx)` reads `entry.appointment` (its current state, loaded at claim time) and
     the entry's remote fields, makes the remote side match, and returns a `PushResult`. It calls
     `ctx.check_lease()` before every call out, and raises `RetryLater`, `GiveUp` or `Blocked`.
-    `wants(change)` says whether a diary change should create a row that does not exist yet.
+    `wants(change, cache)` says whether a diary change should create a row that does not exist
+    yet (`cache` holds what the listener read ahead for this change).
     """
 
     key: ClassVar[str] = ""
     label: ClassVar[str] = ""
 
-    def wants(self, change) -> bool:
+    def wants(self, change, cache: dict) -> bool:
         return True
 
     def prepare(self, entries: list[OutboxEntry], cache: dict) -> None:

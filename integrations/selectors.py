@@ -20,14 +20,27 @@ from integrations.models import EmailDelivery, EmailTemplate, IntegrationSetting
 
 def integration_settings_for(organisation_id, cache: dict | None = None) -> IntegrationSettings:
     """The organisation's settings, or unsaved defaults while it has none (reads never write)."""
-    key = ("integration_settings", str(organisation_id))
+    key = _settings_key(organisation_id)
     if cache is not None and key in cache:
         return cache[key]
-    found = get_one(Lookup(IntegrationSettings, {"organisation_id": organisation_id}))
-    found = found or IntegrationSettings(organisation_id=organisation_id)
+    found = get_one(integration_settings_lookup(organisation_id))
     if cache is not None:
-        cache[key] = found
-    return found
+        remember_integration_settings(cache, organisation_id, found)
+    return found or IntegrationSettings(organisation_id=organisation_id)
+
+
+def integration_settings_lookup(organisation_id) -> Lookup:
+    """The organisation's settings row, for reading together with other rows (`core.db.get_each`)."""
+    return Lookup(IntegrationSettings, {"organisation_id": organisation_id})
+
+
+def remember_integration_settings(cache: dict, organisation_id, found: IntegrationSettings | None) -> None:
+    """Keep what `integration_settings_for` would answer, from a row read ahead (or None)."""
+    cache[_settings_key(organisation_id)] = found or IntegrationSettings(organisation_id=organisation_id)
+
+
+def _settings_key(organisation_id) -> tuple[str, str]:
+    return ("integration_settings", str(organisation_id))
 
 
 def email_templates_for(organisation_id) -> dict[str, EmailTemplate]:

@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, Exists, F, OuterRef, Value, When
 from django.utils import timezone
 
-from core.db import insert
+from core.db import Lookup, get_each, insert
 from core.links import absolute_url
 from core.models import Organisation, Staff
 from diary.choices import MOVABLE_STATUSES, AppointmentStatus, ChangeKind
@@ -29,10 +29,16 @@ from integrations.google.choices import ConnectionStatus
 from integrations.google.exceptions import ConnectionBroken, PermanentGoogleError, TransientGoogleError
 from integrations.google.mail import AMBIGUOUS_REASONS, gmail_sender, send_via_gmail
 from integrations.google.models import GoogleConnection
+from integrations.google.selectors import remember_has_google
 from integrations.google.services import google_connection_finish_disconnect, google_connection_mark_broken
 from integrations.google.sync import GOOGLE_CALENDAR, entries_referencing
 from integrations.models import EmailDelivery, IntegrationSettings, OutboxEntry, OutgoingEmail
-from integrations.selectors import email_templates_for, integration_settings_for
+from integrations.selectors import (
+    email_templates_for,
+    integration_settings_for,
+    integration_settings_lookup,
+    remember_integration_settings,
+)
 from privacy.choices import ConsentPurpose
 from privacy.consent import has_consent
 from privacy.outbound import Destination, OutboundLeak, release
@@ -66,31 +72,53 @@ def _after_commit(task_name: str, **kwargs) -> None:
 
 def on_appointment_change(change) -> None:
     """Registered with `diary.change_listeners`: outbox rows and patient email for one change."""
-    outbox_on_appointment_change(change)
-    emails_on_appointment_change(change)
+    cache = _read_ahead(change)
+    outbox_on_appointment_change(change, cache)
+    emails_on_appointment_change(change, cache)
 
 
-def outbox_on_appointment_change(change) -> None:
+def _read_ahead(change) -> dict:
+    """A new booking has no outbox row yet, so each destination decides whether it wants one
+    (Google: has the practitioner connected?), and its confirmation email depends on the
+    organisation's settings: both rows in one statement, kept in the cache the two halves read."""
+    cache: dict = {}
+    if change.kind != ChangeKind.CREATED:
+        return cache
+    appointment = change.appointment
+    rows = get_each(
+        {
+            "settings": integration_settings_lookup(appointment.organisation_id),
+            # Only the status: the tokens are encrypted, and decrypting them costs.
+            "google": Lookup(GoogleConnection, {"staff_id": appointment.practitioner_id}, only=("status",)),
+        }
+    )
+    remember_integration_settings(cache, appointment.organisation_id, rows["settings"])
+    remember_has_google(cache, appointment.practitioner_id, rows["google"])
+    return cache
+
+
+def outbox_on_appointment_change(change, cache: dict | None = None) -> None:
     """Raise `wanted_version` of the appointment's row for each destination, creating the row
     if the destination wants one, and queue a drain for after commit.
 
     The appointment row is locked by the diary service, so versions only go up here and no
     two transactions race to create the same row.
     """
+    cache = {} if cache is None else cache
     touched = False
     for destination_class in outbox.destinations().values():
-        touched |= _outbox_mark_wanted(destination_class(), change)
+        touched |= _outbox_mark_wanted(destination_class(), change, cache)
     if touched:
         _after_commit("drain_outbox", appointment_ids=[str(change.appointment_id)])
 
 
-def _outbox_mark_wanted(destination: outbox.Destination, change) -> bool:
+def _outbox_mark_wanted(destination: outbox.Destination, change, cache: dict) -> bool:
     appointment = change.appointment
     if change.kind == ChangeKind.CREATED:
-        return _outbox_create(destination, change, timezone.now())  # a new appointment has no row yet
+        return _outbox_create(destination, change, timezone.now(), cache)  # a new appointment has no row yet
     if outbox_entry_mark_wanted(destination_key=destination.key, appointment=appointment):
         return True
-    return _outbox_create(destination, change, timezone.now())
+    return _outbox_create(destination, change, timezone.now(), cache)
 
 
 def outbox_entry_mark_wanted(*, destination_key: str, appointment) -> bool:
@@ -114,9 +142,9 @@ def outbox_entry_mark_wanted(*, destination_key: str, appointment) -> bool:
     return bool(updated)
 
 
-def _outbox_create(destination: outbox.Destination, change, now) -> bool:
+def _outbox_create(destination: outbox.Destination, change, now, cache: dict) -> bool:
     appointment = change.appointment
-    if not destination.wants(change):
+    if not destination.wants(change, cache):
         return False
     entry = OutboxEntry(
         organisation_id=appointment.organisation_id,
@@ -404,7 +432,7 @@ def _appointment_email_kind(change) -> str | None:
     return None
 
 
-def emails_on_appointment_change(change) -> None:
+def emails_on_appointment_change(change, cache: dict | None = None) -> None:
     """Confirmation, change and cancellation emails, in the transaction of the change.
 
     Coalesced while unsent: a change to an appointment whose confirmation (or earlier change
@@ -421,7 +449,7 @@ def emails_on_appointment_change(change) -> None:
     appointment = change.appointment
     if appointment.start <= timezone.now():
         return
-    if not integration_settings_for(appointment.organisation_id).appointment_emails_enabled:
+    if not integration_settings_for(appointment.organisation_id, cache).appointment_emails_enabled:
         return
     waiting = []
     if change.kind != ChangeKind.CREATED:  # a new appointment has no email waiting yet

@@ -22,7 +22,6 @@ httplib2 is not thread-safe, so each thread keeps its own clients (`_clients`).
 import logging
 import threading
 
-from core.db import row_exists
 from diary.choices import AppointmentStatus
 from integrations import outbox
 from integrations.google.choices import CALENDAR_SCOPE, ConnectionStatus
@@ -36,6 +35,7 @@ from integrations.google.exceptions import (
 )
 from integrations.google.models import GoogleConnection
 from integrations.google.payloads import calendar_event_body
+from integrations.google.selectors import has_google
 from integrations.models import OutboxEntry
 from patients.models import Patient
 from privacy.outbound import OutboundLeak
@@ -94,17 +94,14 @@ class GoogleCalendarDestination(outbox.Destination):
     key = GOOGLE_CALENDAR
     label = "Google Calendar"
 
-    def wants(self, change) -> bool:
+    def wants(self, change, cache: dict) -> bool:
         """A new row only if the practitioner (or the previous one) has ever connected Google;
         an existing row is always kept up to date."""
         staff_ids = {change.appointment.practitioner_id}
         previous = (change.changes or {}).get("previous") or {}
         if previous.get("practitioner"):
             staff_ids.add(previous["practitioner"])
-        return any(
-            row_exists(GoogleConnection, {"staff_id": pk}, unless={"status": ConnectionStatus.DISCONNECTED})
-            for pk in staff_ids
-        )
+        return any(has_google(pk, cache) for pk in staff_ids)
 
     def prepare(self, entries: list[OutboxEntry], cache: dict) -> None:
         """One query for the connections a batch needs and one for the patients' NHS-number

@@ -76,7 +76,7 @@ class ZoomMeetingDestination(outbox.Destination):
     key = ZOOM_MEETING
     label = "Zoom meeting"
 
-    def wants(self, change) -> bool:
+    def wants(self, change, cache: dict) -> bool:
         """A new row only for a booked telehealth appointment of an organisation that creates
         their meetings automatically (staff requests make their own row); an existing row is
         always kept up to date. No query for anything else."""

@@ -233,3 +233,23 @@ def test_insert_together_is_all_or_nothing_and_fails_like_save(clinic):
     assert not Service.objects.filter(name="Fresh").exists()
     with pytest.raises(TypeError, match="overrides save"):
         insert_together([fresh, Staff(organisation=clinic, email="someone@clinic.test")])
+
+
+def test_a_lookup_can_read_only_some_fields_and_defer_the_rest(
+    canary_patient, alice_practitioner, django_assert_num_queries
+):
+    with django_assert_num_queries(1):
+        rows = get_each(
+            {
+                "patient": Lookup(Patient, {"pk": canary_patient.pk}, only=("email",)),
+                "practitioner": scoped(Staff, alice_practitioner, alice_practitioner.pk),
+            }
+        )
+        assert rows["patient"].email == "canary-db@example.test"
+        assert rows["patient"].pk == canary_patient.pk
+
+    assert "nhs_number" in rows["patient"].get_deferred_fields()
+    assert "email" not in rows["patient"].get_deferred_fields()
+    assert fields_of(rows["practitioner"]) == fields_of(Staff.objects.get(pk=alice_practitioner.pk))
+    with django_assert_num_queries(1):  # a deferred field loads on first use, as after only()
+        assert rows["patient"].nhs_number == "9434765919"

@@ -95,8 +95,9 @@ def test_a_booking_through_the_api_stays_within_budget(
 
     The budget: token; patient, practitioner, service and location together (no lock: racing
     bookings meet at the exclusion constraints); the rule check guarding the insert of the
-    appointment and its change record, as one statement; the listeners (Google connection,
-    integration settings, the email record); the audit entry (sequence claim, insert).
+    appointment and its change record, as one statement; the listeners (the practitioner's Google
+    connection and the integration settings together, the email record); the audit entry
+    (sequence claim, insert).
     """
     api = api_client_for(rita_receptionist)
     patient = PatientFactory(organisation=clinic, email="")
@@ -117,4 +118,4 @@ def test_a_booking_through_the_api_stays_within_budget(
         book(at(10))
     # Inside the test's transaction the service's BEGIN/COMMIT are a savepoint and its release.
     statements = [query["sql"] for query in captured if "SAVEPOINT" not in query["sql"]]
-    assert len(statements) == 8, "\n".join(statements)
+    assert len(statements) == 7, "\n".join(statements)

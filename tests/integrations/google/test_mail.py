@@ -81,6 +81,16 @@ def test_a_booking_confirmation_goes_through_the_practitioners_gmail_and_only_a_
     assert len(fake_google.sent) == 1
 
 
+def test_a_clinic_with_appointment_emails_off_records_no_email_for_a_booking(
+    fake_google, alice_gmail, clinic, book, django_capture_on_commit_callbacks
+):
+    IntegrationSettingsFactory(organisation=clinic, appointment_emails_enabled=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        appointment = book()
+    assert not EmailDelivery.objects.filter(appointment=appointment).exists()
+    assert fake_google.sent == []
+
+
 def test_gmail_is_asked_for_send_only(fake_google, alice_gmail, book, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         book()

@@ -13,6 +13,7 @@ import pytest
 from django.core import mail as django_mail
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from core.models import Staff
 from diary import services as diary
@@ -530,3 +531,33 @@ def test_a_practitioner_without_google_gets_no_rows_and_no_calls(
     book(at(9))
     assert not OutboxEntry.objects.filter(destination=GOOGLE_CALENDAR).exists()
     assert fake_google.requests == []
+
+
+@pytest.mark.parametrize(
+    ("status", "gets_a_row"),
+    [
+        (ConnectionStatus.CONNECTED, True),
+        (ConnectionStatus.BROKEN, True),  # waits for the reconnect
+        (ConnectionStatus.DISCONNECTED, False),
+    ],
+)
+def test_a_new_booking_gets_a_calendar_row_while_its_practitioner_has_google(
+    book,  # noqa: F811
+    fake_google,
+    alice_practitioner,
+    alice_hours,  # noqa: F811
+    status,
+    gets_a_row,
+):
+    # The listener reads the connection's status ahead, with the organisation's settings.
+    google_connection_at(fake_google, alice_practitioner)
+    as_left = {
+        ConnectionStatus.CONNECTED: {},
+        ConnectionStatus.BROKEN: {"broken_at": timezone.now()},
+        ConnectionStatus.DISCONNECTED: {"access_token": "", "refresh_token": ""},
+    }[status]
+    GoogleConnection.objects.filter(staff=alice_practitioner).update(status=status, **as_left)
+
+    appointment = book(at(9))
+
+    assert OutboxEntry.objects.filter(destination=GOOGLE_CALENDAR, appointment=appointment).exists() is gets_a_row

@@ -444,13 +444,13 @@ def _snapshot(appointment: Appointment) -> dict:
 
 def _record(appointment: Appointment, *, kind: str, changes: dict, by: Staff | None) -> AppointmentChange:
     """The change record, in the caller's transaction: it commits or rolls back with the change."""
-    change = _change(appointment, kind=kind, changes=changes, by=by)
+    change = _change_record(appointment, kind=kind, changes=changes, by=by)
     insert(change)
     _announce(change)
     return change
 
 
-def _change(appointment: Appointment, *, kind: str, changes: dict, by: Staff | None) -> AppointmentChange:
+def _change_record(appointment: Appointment, *, kind: str, changes: dict, by: Staff | None) -> AppointmentChange:
     """A change record, checked, not yet saved."""
     change = AppointmentChange(
         organisation_id=appointment.organisation_id,
@@ -534,7 +534,7 @@ def _new_appointment(
 
 
 def _book_locked(appointment: Appointment, *, actor, allow_patient_overlap, override_hours) -> Appointment:
-    change = _change(
+    change = _change_record(
         appointment,
         kind=ChangeKind.CREATED,
         changes={

@@ -39,9 +39,11 @@ from integrations.selectors import (
     integration_settings_lookup,
     remember_integration_settings,
 )
-from privacy.choices import ConsentPurpose
+from privacy.audit import AuditContext
+from privacy.choices import AuditAction, ConsentPurpose
 from privacy.consent import has_consent
 from privacy.outbound import Destination, OutboundLeak, release
+from privacy.services import audit_entry_record
 
 logger = logging.getLogger(__name__)
 
@@ -566,9 +568,15 @@ def reminders_enqueue_due(*, now: datetime | None = None) -> int:
 
 
 @transaction.atomic
-def letter_send(*, actor: Staff, patient, subject: str, body: str, idempotency_key: str) -> EmailDelivery:
+def letter_send(
+    *, actor: Staff, patient, subject: str, body: str, idempotency_key: str, audit: AuditContext | None = None
+) -> EmailDelivery:
     """A free-form letter to a patient, in the clinic's letter template. The same
-    `idempotency_key` (e.g. the form's one-time token) never sends a second copy."""
+    `idempotency_key` (e.g. the form's one-time token) never sends a second copy.
+
+    Recorded in the audit chain (who wrote to whom, and whether it was sent or why not; never
+    the letter's words). A patient who may not be emailed gets a skipped record with the reason.
+    """
     dedupe_key = f"letter:{patient.pk}:{idempotency_key}"[:120]
     existing = EmailDelivery.objects.filter(dedupe_key=dedupe_key).first()
     if existing is not None:
@@ -578,9 +586,17 @@ def letter_send(*, actor: Staff, patient, subject: str, body: str, idempotency_k
         "letter_subject": subject,
         "letter_body": body,
     }
-    return email_delivery_create(
+    delivery = email_delivery_create(
         kind=EmailKind.LETTER, patient=patient, from_staff=actor, dedupe_key=dedupe_key, values=values
     )
+    audit_entry_record(
+        action=AuditAction.CREATE,
+        obj=delivery,
+        context=audit or AuditContext(actor=actor),
+        patient=patient,
+        details={"kind": EmailKind.LETTER, "status": delivery.status},
+    )
+    return delivery
 
 
 @transaction.atomic

@@ -1,7 +1,9 @@
-"""The sync health page: is each practitioner's calendar in sync, and what failed, and why.
+"""Pages of the integrations engine.
 
+The sync health page: is each practitioner's calendar in sync, and what failed, and why.
 Admins see their organisation; practitioners see their own appointments. Both may retry a
-failed row (POST). Thin views: reads from `selectors`, writes through `services`.
+failed row (POST). The letter page: any staff member writes to a patient by email.
+Thin views: reads from `selectors`, writes through `services`.
 """
 
 from django.contrib import messages
@@ -9,10 +11,14 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views import View
 from django.views.generic import TemplateView
 
-from core.choices import Role
+from core.choices import ALL_ROLES, Role
 from core.views import StaffRequiredMixin
 from integrations import selectors, services
+from integrations.choices import EmailStatus
+from integrations.forms import LetterForm
 from integrations.models import EmailDelivery, OutboxEntry
+from patients.models import Patient
+from privacy.audit import audit_context
 
 SYNC_ROLES = (Role.ADMIN, Role.PRACTITIONER)
 
@@ -54,3 +60,42 @@ class EmailDeliveryRetryView(StaffRequiredMixin, View):
         else:
             messages.info(request, "That email cannot be sent again (it was sent, or not kept).")
         return redirect("integrations:sync-health")
+
+
+class LetterView(StaffRequiredMixin, TemplateView):
+    """Write a letter to a patient; it goes by email, as the appointment emails do."""
+
+    model = Patient
+    template_name = "integrations/letter_form.html"
+    allowed_roles = ALL_ROLES
+
+    def get_patient(self) -> Patient:
+        return get_object_or_404(Patient.objects.visible_to(self.request.user), pk=self.kwargs["patient_pk"])
+
+    def render_form(self, form: LetterForm, patient: Patient, status: int = 200):
+        context = self.get_context_data(
+            form=form, patient=patient, cannot_email_because=services.email_skip_reason(patient)
+        )
+        return self.render_to_response(context, status=status)
+
+    def get(self, request, *args, **kwargs):
+        return self.render_form(LetterForm(), self.get_patient())
+
+    def post(self, request, *args, **kwargs):
+        patient = self.get_patient()
+        form = LetterForm(request.POST)
+        if not form.is_valid():
+            return self.render_form(form, patient, status=400)
+        delivery = services.letter_send(
+            actor=request.user,
+            patient=patient,
+            subject=form.cleaned_data["subject"],
+            body=form.cleaned_data["body"],
+            idempotency_key=str(form.cleaned_data["token"]),
+            audit=audit_context(request),
+        )
+        if delivery.status == EmailStatus.SKIPPED:
+            messages.warning(request, f"The letter was not sent: {delivery.skip_reason}")
+        else:
+            messages.success(request, "The letter is on its way: Jelly sends it by email now.")
+        return redirect("patients:detail", pk=patient.pk)

@@ -11,7 +11,9 @@ Zoom has to be made again, so an appointment can get a new meeting, with a new j
 its patient was emailed the old one. In the transaction that records the new meeting
 (`services.meeting_record_created`), `zoom_link_follow_new_meeting` corrects a link email still
 waiting to be sent, or else, if the patient was sent one, records a `zoom_link_changed` email
-with the new link, once per new meeting.
+with the new link, once per new meeting. The time must stay true too: when the appointment
+moves, `zoom_link_follow_move` (a diary change listener) writes a link email still waiting
+again with the new time.
 """
 
 from dataclasses import dataclass
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from diary.choices import MOVABLE_STATUSES
+from diary.choices import MOVABLE_STATUSES, ChangeKind
 from diary.models import Appointment
 from integrations import mail
 from integrations.choices import ZOOM_LINK_KINDS, EmailKind, EmailStatus
@@ -137,3 +139,45 @@ def zoom_link_follow_new_meeting(*, appointment, meeting: ZoomMeeting) -> EmailD
             )
     except IntegrityError:
         return None
+
+
+MOVES = (ChangeKind.RESCHEDULED, ChangeKind.REASSIGNED)
+
+
+def zoom_link_follow_move(change) -> None:
+    """Registered with `diary.change_listeners`, in the change's transaction: a link email still
+    held (waiting to be sent, or failed and waiting for a person) says when to join, so after a
+    move it is written again with the new time and the live meeting's link (Zoom's copy is
+    moved by the push and keeps its link).
+
+    Where there is no live meeting (a new one is being made, e.g. for another practitioner),
+    recording the new meeting writes it again (`zoom_link_follow_new_meeting`, which reads the
+    appointment afresh). A link email a sender has already claimed goes as written; the
+    patient's change email carries the new time.
+    """
+    if change.kind not in MOVES:
+        return
+    appointment = change.appointment
+    # Locked, as `zoom_link_follow_new_meeting` locks them, so no sender claims one meanwhile.
+    held = list(
+        EmailDelivery.objects.select_for_update()
+        .filter(
+            appointment_id=appointment.pk,
+            kind__in=ZOOM_LINK_KINDS,
+            lease_token__isnull=True,
+            status__in=(EmailStatus.PENDING, EmailStatus.DEAD),
+        )
+        .order_by("pk")
+    )
+    if not held:
+        return
+    meeting = _live_meeting(appointment.pk)
+    if meeting is None:
+        return
+    for delivery in held:
+        email_rerender(
+            delivery=delivery,
+            patient=appointment.patient,
+            values=_values(appointment, meeting),
+            appointment_start=appointment.start,
+        )

@@ -314,3 +314,24 @@ def test_a_clinics_video_link_template_must_show_the_link(clinic):
     assert "join_url" in str(error.value)
     template.body = "Dear {{ patient_name }}, join here: {{join_url}}"
     template.full_clean()
+
+
+def test_a_link_email_still_waiting_when_the_appointment_moves_says_the_new_time(
+    client_for, committed, appointment, rita_receptionist
+):
+    email_link(client_for, rita_receptionist, appointment)  # recorded; its send never queued
+    meeting = live_meeting(appointment)
+
+    with committed():
+        current = Appointment.objects.get(pk=appointment.pk)
+        diary.appointment_reschedule(
+            actor=rita_receptionist, appointment=current, version=current.version, start=at(14)
+        )
+    engine.emails_drain()
+
+    [message] = link_emails()
+    assert "Monday 7 January 2030 at 14:00" in message.body
+    assert "10:00" not in message.body
+    assert live_meeting(appointment).join_url == meeting.join_url  # moved in Zoom, same link
+    assert meeting.join_url in message.body
+    assert EmailDelivery.objects.get(kind=EmailKind.ZOOM_LINK).appointment_start == at(14)

@@ -124,6 +124,16 @@ def live_appointments_for_grid(*, user, start: datetime, end: datetime) -> Query
     )
 
 
+def cancelled_appointments_for_grid(*, user, start: datetime, end: datetime) -> QuerySet[Appointment]:
+    """Cancelled appointments overlapping [start, end), listed beside the grid (their slots are
+    free, so they have no block): filter it, then read it with `grid_rows`."""
+    return (
+        Appointment.objects.visible_to(user)
+        .filter(start__lt=end, end__gt=start, status=AppointmentStatus.CANCELLED)
+        .order_by("start", "pk")
+    )
+
+
 def grid_rows(queryset: QuerySet[Appointment]) -> list[GridAppointment]:
     names = list(GRID_FIELDS)
     return [

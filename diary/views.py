@@ -123,6 +123,12 @@ def _with_defaults(params, today: date):
     return data
 
 
+def _cancelled_with_names(cancelled, practitioners) -> list[tuple]:
+    """(appointment, practitioner's name) for the list of cancelled appointments beside the grid."""
+    names = {p.pk: p.full_name or p.email for p in practitioners}
+    return [(appointment, names.get(appointment.practitioner_id, "")) for appointment in cancelled]
+
+
 class DayView(DiaryMixin, TemplateView):
     """One column per practitioner, time rows, appointments as blocks; filter by location."""
 
@@ -149,6 +155,12 @@ class DayView(DiaryMixin, TemplateView):
             queryset=selectors.live_appointments_for_grid(user=user, start=day_start, end=day_end),
         )
         appointments = selectors.grid_rows(appointment_filter.qs)
+        cancelled = selectors.grid_rows(
+            AppointmentFilter(
+                appointment_filter.data,
+                queryset=selectors.cancelled_appointments_for_grid(user=user, start=day_start, end=day_end),
+            ).qs
+        )
         time_off = list(selectors.time_off_between(user=user, start=day_start, end=day_end))
 
         hours_by = defaultdict(list)
@@ -191,6 +203,7 @@ class DayView(DiaryMixin, TemplateView):
             day=day,
             location=location,
             grid=diary_grid.build(columns, slot),
+            cancelled=_cancelled_with_names(cancelled, practitioners),
             view_name="day",
             services=list(selectors.service_list(user=user, active_only=True)),
             previous_url=day_url(day - timedelta(days=1), location=location_id, slot=slot),
@@ -237,6 +250,12 @@ class WeekView(DiaryMixin, TemplateView):
                     queryset=selectors.live_appointments_for_grid(user=user, start=week_start, end=week_end),
                 ).qs
             )
+            cancelled = selectors.grid_rows(
+                selectors.cancelled_appointments_for_grid(user=user, start=week_start, end=week_end).filter(
+                    practitioner=practitioner
+                )
+            )
+            context["cancelled"] = _cancelled_with_names(cancelled, [practitioner])
             time_off = [
                 (absence.start, absence.end)
                 for absence in selectors.time_off_between(user=user, start=week_start, end=week_end).filter(

@@ -84,11 +84,30 @@ class TestDayView:
         TimeOffFactory(practitioner=alice_practitioner, start=at(12), end=at(13), reason="Lunch")
         assert 'class="slot off" data-col="0"' in page(rita.get("/diary/", {"date": DAY.isoformat()}))
 
-    def test_cancelled_appointments_leave_the_grid(self, rita, book, rita_receptionist):
+    def test_cancelled_appointments_leave_the_grid_for_the_list_beside_it(self, rita, book, rita_receptionist):
         from diary.services import appointment_cancel
 
-        appointment_cancel(actor=rita_receptionist, appointment=book(at(10)))
-        assert "John Smith" not in page(rita.get("/diary/", {"date": DAY.isoformat()}))
+        cancelled = appointment_cancel(actor=rita_receptionist, appointment=book(at(10)))
+        html = page(rita.get("/diary/", {"date": DAY.isoformat()}))
+        grid, _, listed = html.partition('<details class="diary-cancelled">')
+        assert "John Smith" not in grid and 'rowspan="2" data-col="0"' not in grid  # the slot is free
+        assert "Cancelled this day (1)" in listed
+        assert "10:00\u201310:30 John Smith</a>, Follow-up with Alice" in listed
+        assert f'hx-get="/diary/appointments/{cancelled.pk}/"' in listed  # its details, to reinstate
+
+    def test_the_cancelled_list_follows_the_location_filter_and_reinstatement(
+        self, rita, book, clinic, rita_receptionist
+    ):
+        from diary.services import appointment_cancel, appointment_reinstate
+
+        cancelled = appointment_cancel(actor=rita_receptionist, appointment=book(at(10)))
+        elsewhere = LocationFactory(organisation=clinic, name="Keynsham")
+        assert "diary-cancelled" not in page(rita.get("/diary/", {"date": DAY.isoformat(), "location": elsewhere.pk}))
+        assert "diary-cancelled" in page(rita.get("/diary/", {"date": DAY.isoformat()}))
+
+        appointment_reinstate(actor=rita_receptionist, appointment=cancelled, version=cancelled.version)
+        html = page(rita.get("/diary/", {"date": DAY.isoformat()}))
+        assert "diary-cancelled" not in html and "John Smith" in html
 
     def test_slot_size_changes_the_rows(self, rita, book):
         book(at(10))
@@ -136,6 +155,20 @@ class TestWeekView:
         assert len(re.findall(r'<th scope="col" data-col="\d"', html)) == 7
         assert "Mon 7 Jan" in html and "Sun 13 Jan" in html
         assert "10:00\u201310:30" in html and "11:00\u201311:30" in html and "Mary Jones" in html
+
+    def test_a_practitioners_cancelled_appointments_are_listed_under_the_week(
+        self, rita, book, alice_practitioner, paul_practitioner, other_patient, rita_receptionist
+    ):
+        from diary.services import appointment_cancel
+
+        appointment_cancel(actor=rita_receptionist, appointment=book(at(10)))
+        appointment_cancel(
+            actor=rita_receptionist, appointment=book(at(11), practitioner=paul_practitioner, patient=other_patient)
+        )
+        html = page(rita.get("/diary/week/", {"date": DAY.isoformat(), "practitioner": alice_practitioner.pk}))
+        assert "Cancelled this week (1)" in html
+        assert "Mon 7 Jan 10:00\u201310:30 John Smith" in html
+        assert "Mary Jones" not in html  # Paul's
 
     def test_defaults_to_the_signed_in_practitioner(self, client_for, alice_practitioner, paul_practitioner):
         html = page(client_for(paul_practitioner).get("/diary/week/"))

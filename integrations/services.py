@@ -462,9 +462,9 @@ def emails_on_appointment_change(change, cache: dict | None = None) -> None:
             .order_by("pk")
         )
     if change.kind == ChangeKind.REINSTATED:
-        _withdraw(waiting, reason=SUPERSEDED_BY_REINSTATEMENT)
+        emails_withdraw(waiting, reason=SUPERSEDED_BY_REINSTATEMENT)
     if kind == EmailKind.CANCELLATION:
-        _withdraw(waiting, reason=SUPERSEDED)
+        emails_withdraw(waiting, reason=SUPERSEDED)
         told = EmailDelivery.objects.filter(
             appointment=appointment, status__in=[EmailStatus.SENT, EmailStatus.SENDING]
         ).exists()
@@ -498,8 +498,9 @@ def emails_on_appointment_change(change, cache: dict | None = None) -> None:
     )
 
 
-def _withdraw(waiting: list[EmailDelivery], *, reason: str) -> None:
-    """Unsent emails that no longer say what is true: never sent, their messages deleted."""
+def emails_withdraw(waiting: list[EmailDelivery], *, reason: str) -> None:
+    """Unsent emails that no longer say what is true: never sent, their messages deleted. The
+    caller holds their row locks (`select_for_update`, not claimed by a sender)."""
     if waiting:
         ids = [delivery.pk for delivery in waiting]
         OutgoingEmail.objects.filter(delivery_id__in=ids).delete()

@@ -26,7 +26,7 @@ from diary.models import Appointment
 from integrations import mail
 from integrations.choices import ZOOM_LINK_KINDS, EmailKind, EmailStatus
 from integrations.models import EmailDelivery
-from integrations.services import email_delivery_create, email_rerender
+from integrations.services import email_delivery_create, email_rerender, emails_withdraw
 from integrations.zoom.models import ZoomMeeting, ZoomMeetingRequest
 
 NOT_READY = "The Zoom meeting is being replaced. Please try again in a moment."
@@ -144,6 +144,27 @@ def zoom_link_follow_new_meeting(*, appointment, meeting: ZoomMeeting) -> EmailD
 MOVES = (ChangeKind.RESCHEDULED, ChangeKind.REASSIGNED)
 
 
+def _held_link_emails(appointment_id) -> list[EmailDelivery]:
+    """The appointment's link emails not yet claimed by a sender (waiting, or failed and waiting
+    for a person), locked, as `zoom_link_follow_new_meeting` locks them."""
+    return list(
+        EmailDelivery.objects.select_for_update()
+        .filter(
+            appointment_id=appointment_id,
+            kind__in=ZOOM_LINK_KINDS,
+            lease_token__isnull=True,
+            status__in=(EmailStatus.PENDING, EmailStatus.DEAD),
+        )
+        .order_by("pk")
+    )
+
+
+def zoom_link_withdraw(*, appointment_id, reason: str) -> None:
+    """The appointment's meeting is going and no other takes its place: a link email not yet
+    sent is not sent (its message deleted, the reason recorded)."""
+    emails_withdraw(_held_link_emails(appointment_id), reason=reason)
+
+
 def zoom_link_follow_move(change) -> None:
     """Registered with `diary.change_listeners`, in the change's transaction: a link email still
     held (waiting to be sent, or failed and waiting for a person) says when to join, so after a
@@ -158,17 +179,7 @@ def zoom_link_follow_move(change) -> None:
     if change.kind not in MOVES:
         return
     appointment = change.appointment
-    # Locked, as `zoom_link_follow_new_meeting` locks them, so no sender claims one meanwhile.
-    held = list(
-        EmailDelivery.objects.select_for_update()
-        .filter(
-            appointment_id=appointment.pk,
-            kind__in=ZOOM_LINK_KINDS,
-            lease_token__isnull=True,
-            status__in=(EmailStatus.PENDING, EmailStatus.DEAD),
-        )
-        .order_by("pk")
-    )
+    held = _held_link_emails(appointment.pk)
     if not held:
         return
     meeting = _live_meeting(appointment.pk)

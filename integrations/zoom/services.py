@@ -476,7 +476,11 @@ def meeting_request(*, appointment: Appointment, staff: Staff) -> ZoomMeetingReq
         )
     with transaction.atomic():
         request = _meeting_request_get_or_create(appointment=appointment, requested_by=staff)
-        if request.withdrawn_at is not None:
+        # Asking again after a withdrawal; or asking for a meeting for an appointment that is
+        # not (or no longer) a video appointment, which Jelly's own request no longer covers:
+        # from now on staff want it, whatever the service becomes.
+        jellys_own = request.requested_by_id is None and not appointment.service.is_telehealth
+        if request.withdrawn_at is not None or jellys_own:
             request.withdrawn_at = None
             request.withdrawn_reason = ""
             request.requested_by = staff
@@ -663,11 +667,15 @@ def meeting_record_update_confirmed(*, meeting: ZoomMeeting) -> None:
         ).update(update_pending=False)
 
 
-def meeting_retire(*, meeting: ZoomMeeting) -> None:
-    """Jelly no longer wants this meeting (the appointment was cancelled): it is deleted in Zoom
-    next, and from now on its `meeting.deleted` webhook is Jelly's own echo."""
+def meeting_retire(*, meeting: ZoomMeeting, withdraw_link_emails_because: str = "") -> None:
+    """Jelly no longer wants this meeting (the appointment was cancelled, or is no longer a
+    video appointment): it is deleted in Zoom next, and from now on its `meeting.deleted`
+    webhook is Jelly's own echo. With a reason, link emails not yet sent are withdrawn in the
+    same transaction (a cancellation's are withdrawn by the cancellation itself)."""
     with transaction.atomic():
         ZoomMeeting.objects.filter(pk=meeting.pk, retired_at__isnull=True).update(retired_at=timezone.now())
+        if withdraw_link_emails_because:
+            mail.zoom_link_withdraw(appointment_id=meeting.appointment_id, reason=withdraw_link_emails_because)
 
 
 @transaction.atomic

@@ -5,8 +5,11 @@ An appointment should have a meeting while it is booked or arrived and staff ask
 (`ZoomMeetingRequest`), or it already has one, or its service is telehealth and the organisation
 turned on auto-create — unless its host deleted the meeting in Zoom while the appointment could
 not be cancelled, or it was cancelled and reinstated in an organisation that does not create
-meetings automatically (the request is then withdrawn; staff may ask again). Completed and
-did-not-attend appointments keep their meeting as it is; cancelled ones have it deleted.
+meetings automatically (the request is then withdrawn; staff may ask again), or Jelly made the
+meeting by itself for a telehealth service and the appointment's service is no longer
+telehealth (the meeting is deleted and a link email not yet sent withdrawn; it comes back if the
+service does). Completed and did-not-attend appointments keep their meeting as it is; cancelled
+ones have it deleted.
 
 A push makes Zoom match the appointment's current state, one idempotent step at a time, each
 step's result written before the next call:
@@ -56,9 +59,20 @@ MEETING_IN_PROGRESS = 3002
 IN_PROGRESS_RETRY_SECONDS = 15 * 60
 
 
+NO_LONGER_VIDEO = "The appointment is no longer a video appointment, so its Zoom meeting was deleted."
+
+
+def made_for_video_only(request: ZoomMeetingRequest | None) -> bool:
+    """Jelly made (or will make) the meeting by itself because the service was telehealth; no
+    one on the staff asked for it."""
+    return request is not None and request.requested_by_id is None
+
+
 def meeting_wanted(appointment, connection, request: ZoomMeetingRequest | None, live: ZoomMeeting | None) -> bool:
     """Whether the appointment should have a Zoom meeting now (see the module docstring)."""
     if appointment.status not in MOVABLE_STATUSES:
+        return False
+    if made_for_video_only(request) and not appointment.service.is_telehealth:
         return False
     if live is not None:
         return True
@@ -131,7 +145,12 @@ class _Push:
         if appointment.status == AppointmentStatus.CANCELLED and live is not None:
             services.meeting_retire(meeting=live)
             live = None
-        if meeting_wanted(appointment, self.connection, request, live):
+        wanted = meeting_wanted(appointment, self.connection, request, live)
+        if live is not None and appointment.status in MOVABLE_STATUSES and not wanted:
+            # Made by itself for a video service the appointment no longer has.
+            services.meeting_retire(meeting=live, withdraw_link_emails_because=NO_LONGER_VIDEO)
+            live = None
+        if wanted:
             link = ZoomUserLink.objects.filter(staff_id=appointment.practitioner_id).first()
             if link is None:
                 blocked = f"{appointment.practitioner} has no Zoom user linked: link them in Zoom settings."

@@ -654,3 +654,79 @@ def test_reinstated_before_its_meeting_was_deleted_the_meeting_simply_stays(
     assert fake_zoom.requests_to("DELETE") == []
     assert ZoomMeetingRequest.objects.get(appointment=appointment).wanted
     assert kinds(appointment) == [(AuditKind.CREATED, AuditSource.JELLY)]
+
+
+# --- A video appointment that becomes an in-person one ---------------------------------------------
+
+
+def change_service(appointment, service, rita):
+    current = Appointment.objects.get(pk=appointment.pk)
+    return diary.appointment_reschedule(actor=rita, appointment=current, version=current.version, service=service)
+
+
+@pytest.fixture
+def in_clinic(clinic):
+    from tests.diary.factories import ServiceFactory
+
+    return ServiceFactory(organisation=clinic, name="In clinic", duration_minutes=30, is_telehealth=False)
+
+
+def test_a_meeting_made_for_a_video_service_goes_when_the_service_becomes_in_person_and_comes_back(
+    committed, fake_zoom, auto_zoom, alice_zoom, book, in_clinic, telehealth, rita_receptionist
+):
+    with committed():
+        appointment = book(at(10))
+    [first] = live_meetings(fake_zoom, appointment)
+
+    with committed():
+        change_service(appointment, in_clinic, rita_receptionist)
+    assert live_meetings(fake_zoom, appointment) == []
+    assert not ZoomMeeting.objects.filter(appointment=appointment, deleted_at__isnull=True).exists()
+    assert OutboxEntry.objects.get(destination=ZOOM_MEETING, appointment=appointment).status == OutboxStatus.DONE
+
+    with committed():  # a video appointment again: Jelly makes its meeting again, by itself
+        change_service(appointment, telehealth, rita_receptionist)
+    [again] = live_meetings(fake_zoom, appointment)
+    assert again["id"] != first["id"]
+
+
+def test_a_link_email_still_waiting_is_withdrawn_with_the_meeting(
+    client_for, committed, fake_zoom, auto_zoom, alice_zoom, book, in_clinic, rita_receptionist, john
+):
+    with committed():
+        appointment = book(at(10), patient=john)  # has an address and consents to email
+    url = reverse("zoom:appointment-email-link", kwargs={"appointment_pk": appointment.pk})
+    client_for(rita_receptionist).post(url, {"token": "click-1"})  # recorded; its send never queued
+    django_mail.outbox.clear()
+
+    with committed():
+        change_service(appointment, in_clinic, rita_receptionist)
+    from integrations import services as engine
+    from integrations.choices import EmailKind, EmailStatus
+    from integrations.models import EmailDelivery
+
+    engine.emails_drain()
+    assert not [m for m in django_mail.outbox if "video appointment link" in m.subject]
+    link = EmailDelivery.objects.get(kind=EmailKind.ZOOM_LINK)
+    assert link.status == EmailStatus.SKIPPED
+    assert "no longer a video appointment" in link.skip_reason
+
+
+def test_a_meeting_staff_asked_for_on_an_in_person_appointment_stays_when_its_service_changes(
+    client_for, committed, fake_zoom, auto_zoom, alice_zoom, book, in_clinic, clinic, rita_receptionist
+):
+    from tests.diary.factories import ServiceFactory
+
+    with committed():
+        appointment = book(at(10), service=in_clinic)
+    assert live_meetings(fake_zoom, appointment) == []
+    with committed():  # Rita asks for one herself ("Create Zoom meeting")
+        client_for(rita_receptionist).post(
+            reverse("zoom:appointment-create", kwargs={"appointment_pk": appointment.pk})
+        )
+    [meeting] = live_meetings(fake_zoom, appointment)
+
+    with committed():
+        change_service(appointment, ServiceFactory(organisation=clinic, name="Home visit"), rita_receptionist)
+    assert [m["id"] for m in live_meetings(fake_zoom, appointment)] == [meeting["id"]]
+    assert ZoomMeetingRequest.objects.get(appointment=appointment).requested_by == rita_receptionist

@@ -194,5 +194,62 @@ def verify_chain(organisation) -> ChainReport:
     return ChainReport(organisation.slug, checked, None)
 
 
+@dataclass(frozen=True)
+class Anchor:
+    """Where an organisation's chain ended at one moment: kept outside the database (the
+    operator's store, the log stream), it shows up a chain rewritten end to end by someone who
+    could write the database, which the chain alone cannot (they could recompute every hash)."""
+
+    organisation_slug: str
+    sequence: int
+    entry_hash: str
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"organisation": self.organisation_slug, "sequence": self.sequence, "entry_hash": self.entry_hash},
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_json(cls, line: str) -> "Anchor":
+        """One line of `audit_anchor`'s output; ValueError if it is not one."""
+        try:
+            values = json.loads(line)
+            anchor = cls(str(values["organisation"]), int(values["sequence"]), str(values["entry_hash"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"Not an audit anchor: {line.strip()[:200]!r}") from exc
+        if anchor.sequence < 0 or len(anchor.entry_hash) != 64:
+            raise ValueError(f"Not an audit anchor: {line.strip()[:200]!r}")
+        return anchor
+
+
+def current_anchors(organisations) -> list[Anchor]:
+    """Each organisation's chain head now (organisations with no entries yet have none)."""
+    heads = AuditChainHead.objects.filter(organisation__in=organisations, sequence__gt=0)
+    return [
+        Anchor(slug, sequence, last_hash)
+        for slug, sequence, last_hash in heads.order_by("organisation__slug").values_list(
+            "organisation__slug", "sequence", "last_hash"
+        )
+    ]
+
+
+def anchor_problem(organisation, anchor: Anchor) -> str | None:
+    """Why the organisation's chain does not hold `anchor` (its entry at that sequence, with that
+    hash), or None if it does. With `verify_chain` intact, every entry up to the anchor is then
+    as it was when the anchor was taken."""
+    found = (
+        AuditEntry.objects.for_organisation(organisation)
+        .filter(sequence=anchor.sequence)
+        .values_list("entry_hash", flat=True)
+        .first()
+    )
+    if found is None:
+        return f"entry #{anchor.sequence}, anchored, is missing"
+    if found != anchor.entry_hash:
+        return f"entry #{anchor.sequence} is not the entry anchored (its hash differs): the chain was rewritten"
+    return None
+
+
 def object_label(obj: models.Model) -> tuple[str, str]:
     return obj._meta.label_lower, str(obj.pk)

@@ -234,3 +234,125 @@ def test_the_ip_is_remote_addr_unless_proxies_are_configured(settings, rf, alice
     settings.AXES_IPWARE_PROXY_COUNT = 3
     assert client_ip(request) == "10.0.0.5"  # fewer hops than proxies: not trusted
     assert client_ip(rf.get("/", REMOTE_ADDR="not-an-ip")) == ""
+
+
+# --- Anchors: the chain's head kept outside the database ----------------------------------------
+
+
+def anchors_of(*slugs: str) -> str:
+    out = StringIO()
+    call_command("audit_anchor", *[arg for slug in slugs for arg in ("--organisation", slug)], stdout=out)
+    return out.getvalue()
+
+
+def verify_with(anchor_lines: str, tmp_path) -> tuple[str, str | None]:
+    path = tmp_path / "anchors.jsonl"
+    path.write_text(anchor_lines)
+    out = StringIO()
+    try:
+        call_command("verify_audit_chain", "--anchors", str(path), stdout=out)
+    except CommandError as error:
+        return out.getvalue(), str(error)
+    return out.getvalue(), None
+
+
+def rewrite_chain_from(organisation, sequence: int, **changes) -> None:
+    """What someone able to write the database could do: change an entry, then recompute every
+    hash after it and the head, so the chain verifies again."""
+    from privacy.audit import entry_hash
+
+    previous = (
+        AuditEntry.objects.get(organisation=organisation, sequence=sequence - 1).entry_hash
+        if sequence > 1
+        else "0" * 64
+    )
+    for entry in AuditEntry.objects.filter(organisation=organisation, sequence__gte=sequence).order_by("sequence"):
+        for name, value in changes.items():
+            setattr(entry, name, value)
+        entry.previous_hash = previous
+        entry.entry_hash = previous = entry_hash(entry)
+        without_triggers(
+            "UPDATE privacy_auditentry SET reason = %s, previous_hash = %s, entry_hash = %s WHERE id = %s",
+            [entry.reason, entry.previous_hash, entry.entry_hash, entry.pk],
+        )
+        changes = {}
+    AuditChainHead.objects.filter(organisation=organisation).update(last_hash=previous)
+
+
+def test_the_anchor_is_each_chains_head(patient, foreign_patient, clinic, other_clinic):
+    import json
+
+    last = [record(patient) for _ in range(2)][-1]
+    record(foreign_patient)
+
+    lines = [json.loads(line) for line in anchors_of().splitlines()]
+    assert {"organisation": clinic.slug, "sequence": 2, "entry_hash": last.entry_hash} in lines
+    assert {line["organisation"] for line in lines} == {clinic.slug, other_clinic.slug}
+    assert [json.loads(line)["organisation"] for line in anchors_of(clinic.slug).splitlines()] == [clinic.slug]
+    with pytest.raises(CommandError, match="No organisation"):
+        anchors_of("nowhere")
+
+
+def test_an_intact_chain_holds_its_anchors_as_it_grows(patient, clinic, tmp_path):
+    record(patient)
+    earlier = anchors_of(clinic.slug)
+    record(patient)
+
+    out, error = verify_with(earlier + anchors_of(clinic.slug), tmp_path)
+
+    assert error is None
+    assert "bath-physio: intact, 2 entries" in out
+    assert "bath-physio: holds anchor #1" in out and "bath-physio: holds anchor #2" in out
+
+
+@postgresql_only
+def test_a_chain_rewritten_end_to_end_verifies_alone_but_not_against_its_anchor(patient, clinic, tmp_path):
+    for _ in range(3):
+        record(patient)
+    anchored = anchors_of(clinic.slug)
+
+    rewrite_chain_from(clinic, 2, reason="nothing to see")
+
+    assert verify_chain(clinic).intact  # the chain alone cannot tell
+    out, error = verify_with(anchored, tmp_path)
+    assert "ANCHOR #3 FAILS: entry #3 is not the entry anchored" in out
+    assert error is not None and "bath-physio" in error
+
+
+@postgresql_only
+def test_a_chain_cut_back_before_its_anchor_fails_it(patient, clinic, tmp_path):
+    entries = [record(patient) for _ in range(3)]
+    anchored = anchors_of(clinic.slug)
+    without_triggers("DELETE FROM privacy_auditentry WHERE id = %s", [entries[2].pk])
+    AuditChainHead.objects.filter(organisation=clinic).update(sequence=2, last_hash=entries[1].entry_hash)
+
+    assert verify_chain(clinic).intact
+    out, error = verify_with(anchored, tmp_path)
+    assert "ANCHOR #3 FAILS: entry #3, anchored, is missing" in out
+    assert error is not None
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        ("not json\n", "Not an audit anchor"),
+        ('{"organisation": "bath-physio", "sequence": 1}\n', "Not an audit anchor"),
+        ('{"organisation": "nowhere", "sequence": 1, "entry_hash": "' + "a" * 64 + '"}\n', "do not exist: nowhere"),
+    ],
+)
+def test_bad_anchors_are_refused_with_the_reason(clinic, lines, message, tmp_path):
+    _, error = verify_with(lines, tmp_path)
+    assert error is not None and message in error
+
+
+def test_beat_logs_the_anchors_hourly(patient, clinic, caplog, settings):
+    import json
+
+    from privacy.tasks import log_audit_anchors
+
+    entry = record(patient)
+    with caplog.at_level("INFO", logger="jelly.audit.anchor"):
+        assert log_audit_anchors() == 1
+    [line] = [r.getMessage() for r in caplog.records if r.name == "jelly.audit.anchor"]
+    assert json.loads(line) == {"organisation": clinic.slug, "sequence": 1, "entry_hash": entry.entry_hash}
+    assert settings.CELERY_BEAT_SCHEDULE["privacy-log-audit-anchors"]["task"] == "privacy.tasks.log_audit_anchors"

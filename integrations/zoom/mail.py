@@ -48,6 +48,17 @@ def _values(appointment, meeting: ZoomMeeting) -> dict[str, str]:
     )
 
 
+def _write_again(held: list[EmailDelivery], appointment, meeting: ZoomMeeting) -> None:
+    """Link emails not yet sent, written again: the appointment's time now, the meeting's link."""
+    for delivery in held:
+        email_rerender(
+            delivery=delivery,
+            patient=appointment.patient,
+            values=_values(appointment, meeting),
+            appointment_start=appointment.start,
+        )
+
+
 def _live_meeting(appointment_id) -> ZoomMeeting | None:
     return ZoomMeeting.objects.filter(
         appointment_id=appointment_id, retired_at__isnull=True, deleted_at__isnull=True
@@ -112,13 +123,7 @@ def zoom_link_follow_new_meeting(*, appointment, meeting: ZoomMeeting) -> EmailD
     # Messages still held: waiting to be sent (not yet claimed by a sender: the row lock above
     # keeps one from claiming it now), or failed and waiting for a person to retry them.
     held = [d for d in deliveries if d.lease_token is None and d.status in (EmailStatus.PENDING, EmailStatus.DEAD)]
-    for delivery in held:
-        email_rerender(
-            delivery=delivery,
-            patient=appointment.patient,
-            values=_values(appointment, meeting),
-            appointment_start=appointment.start,
-        )
+    _write_again(held, appointment, meeting)
     if any(d.status == EmailStatus.PENDING for d in held):
         return None  # the waiting email carries the new link now
     told = any(d.status in (EmailStatus.SENT, EmailStatus.SENDING, EmailStatus.PENDING) for d in deliveries)
@@ -185,10 +190,4 @@ def zoom_link_follow_move(change) -> None:
     meeting = _live_meeting(appointment.pk)
     if meeting is None:
         return
-    for delivery in held:
-        email_rerender(
-            delivery=delivery,
-            patient=appointment.patient,
-            values=_values(appointment, meeting),
-            appointment_start=appointment.start,
-        )
+    _write_again(held, appointment, meeting)

@@ -1,7 +1,7 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from core.models import Organisation
 from privacy.audit import current_anchors
+from privacy.management.commands._organisations import organisations_named
 
 
 class Command(BaseCommand):
@@ -15,10 +15,5 @@ class Command(BaseCommand):
         parser.add_argument("--organisation", metavar="SLUG", help="Only this organisation.")
 
     def handle(self, *args, organisation=None, **options):
-        organisations = Organisation.objects.all()
-        if organisation:
-            organisations = organisations.filter(slug=organisation)
-            if not organisations.exists():
-                raise CommandError(f"No organisation with slug {organisation!r}.")
-        for anchor in current_anchors(organisations):
+        for anchor in current_anchors(organisations_named(organisation)):
             self.stdout.write(anchor.to_json())

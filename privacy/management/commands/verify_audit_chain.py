@@ -2,8 +2,8 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from core.models import Organisation
 from privacy.audit import Anchor, anchor_problem, verify_chain
+from privacy.management.commands._organisations import organisations_named
 
 
 class Command(BaseCommand):
@@ -22,11 +22,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, organisation=None, anchors=None, **options):
-        organisations = Organisation.objects.order_by("slug")
-        if organisation:
-            organisations = organisations.filter(slug=organisation)
-            if not organisations.exists():
-                raise CommandError(f"No organisation with slug {organisation!r}.")
+        organisations = organisations_named(organisation)
         anchored = self.read_anchors(anchors) if anchors else []
         by_slug = {each.slug: each for each in organisations}
         unknown = sorted({a.organisation_slug for a in anchored} - set(by_slug)) if not organisation else []

@@ -59,16 +59,20 @@ class TenantQuerySet(models.QuerySet):
         return self.none() if scope is None else self.filter(**scope)
 
 
+def _organisation_field(*, db_index: bool = True) -> models.ForeignKey:
+    return models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+", db_index=db_index)
+
+
 def organisation_indexed_elsewhere() -> models.ForeignKey:
     """`organisation` for a tenant model that has a composite index starting with it: Django's
     own single-column index would then only slow every insert."""
-    return models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+", db_index=False)
+    return _organisation_field(db_index=False)
 
 
 class TenantModel(models.Model):
     """Base for every row that belongs to one organisation."""
 
-    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    organisation = _organisation_field()
 
     objects = TenantQuerySet.as_manager()
 

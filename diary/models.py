@@ -22,7 +22,7 @@ from django.db import models
 from django.utils import timezone
 
 from core.choices import Role
-from core.models import Location, TenantModel, organisation_indexed_elsewhere
+from core.models import ACTIVE_PRACTITIONER, Location, TenantModel, organisation_indexed_elsewhere
 from diary.choices import AppointmentStatus, ChangeKind, Weekday
 
 COLOUR_PATTERN = r"^#[0-9A-Fa-f]{6}$"
@@ -115,7 +115,7 @@ class WorkingHours(TenantModel):
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
         related_name="working_hours",
-        limit_choices_to={"role": Role.PRACTITIONER, "is_active": True},
+        limit_choices_to=ACTIVE_PRACTITIONER,
     )
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
     weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
@@ -168,7 +168,7 @@ class TimeOff(TenantModel):
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
         related_name="time_off",
-        limit_choices_to={"role": Role.PRACTITIONER, "is_active": True},
+        limit_choices_to=ACTIVE_PRACTITIONER,
     )
     start = models.DateTimeField()
     end = models.DateTimeField()
@@ -239,7 +239,7 @@ class Appointment(TenantModel):
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
         related_name="appointments",
-        limit_choices_to={"role": Role.PRACTITIONER, "is_active": True},
+        limit_choices_to=ACTIVE_PRACTITIONER,
         db_index=False,
     )
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="appointments")

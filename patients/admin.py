@@ -15,7 +15,6 @@ from django.template.response import TemplateResponse
 from django.urls import path
 
 from core.admin import OrganisationScopedAdmin, is_organisation_admin
-from core.choices import Role
 from core.models import Staff
 from patients import services
 from patients.forms import PatientForm, PatientImportForm
@@ -103,7 +102,7 @@ class CareTeamMemberInline(OrganisationScopedInline):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "practitioner":
-            practitioners = Staff.objects.filter(role=Role.PRACTITIONER, is_active=True)
+            practitioners = Staff.objects.practitioners()
             if not request.user.is_superuser:
                 practitioners = practitioners.filter(organisation_id=request.user.organisation_id)
             kwargs["queryset"] = practitioners

@@ -304,7 +304,7 @@ def _plainly_bookable_condition(
     appointment: Appointment, *, allow_patient_overlap: bool, check_hours: bool
 ) -> tuple[str, list] | None:
     """`_plainly_bookable` as an SQL condition and its parameters, for a statement of its own or
-    to guard the booking's insert (`_book_locked`). None: it cannot hold plainly (the
+    to guard the booking's insert (`_book`). None: it cannot hold plainly (the
     appointment runs past midnight, so no one day's hours block holds it)."""
     # NULL matches nothing: no room, or the patient's own overlap allowed.
     patient_id = None if allow_patient_overlap else appointment.patient_id
@@ -336,10 +336,21 @@ def _hours_apply(actor: Staff, *, override_hours: bool) -> bool:
 
 
 def _rule_problems(
-    appointment: Appointment, *, actor: Staff, allow_patient_overlap: bool, override_hours: bool, check_hours: bool
+    appointment: Appointment,
+    *,
+    actor: Staff,
+    allow_patient_overlap: bool,
+    override_hours: bool,
+    check_hours: bool,
+    plainly_failed: bool = False,
 ) -> list[Problem]:
+    """What stops the appointment being booked, clashes first. `plainly_failed`: the caller has
+    just run the one-statement check (`_plainly_bookable`) and it did not pass; it is not run
+    again."""
     check_hours = check_hours and _hours_apply(actor, override_hours=override_hours)
-    if _plainly_bookable(appointment, allow_patient_overlap=allow_patient_overlap, check_hours=check_hours):
+    if not plainly_failed and _plainly_bookable(
+        appointment, allow_patient_overlap=allow_patient_overlap, check_hours=check_hours
+    ):
         return []
     problems = _clash_problems(appointment, allow_patient_overlap=allow_patient_overlap)
     reason = hours_problem(appointment) if check_hours else None
@@ -358,7 +369,12 @@ def _raise_first(problems: list[Problem]) -> None:
 
 
 def _check_bookable(
-    appointment: Appointment, *, actor: Staff, allow_patient_overlap: bool, override_hours: bool
+    appointment: Appointment,
+    *,
+    actor: Staff,
+    allow_patient_overlap: bool,
+    override_hours: bool,
+    plainly_failed: bool = False,
 ) -> None:
     """The booking rule set, for a slot about to become live (a new booking, a reinstatement):
     no clash for the practitioner or room, the patient overlap unless allowed, working hours and
@@ -371,6 +387,7 @@ def _check_bookable(
             allow_patient_overlap=allow_patient_overlap,
             override_hours=override_hours,
             check_hours=True,
+            plainly_failed=plainly_failed,
         )
     )
 
@@ -397,13 +414,14 @@ SAVED_AT_THE_SAME_MOMENT = (
 def _save(
     appointment: Appointment, *, change: AppointmentChange | None = None, only_if: tuple[str, list] | None = None
 ) -> bool:
-    """Save; a PostgreSQL exclusion violation becomes the conflict error. A new appointment is
-    inserted with its `change` record, in one statement on PostgreSQL, and only if the SQL
-    condition `only_if` holds: False if it did not (nothing was written).
+    """Save; a PostgreSQL exclusion violation becomes the conflict error.
 
     So does a deadlock: two transactions saving rows that overlap each other's can each wait at
     the exclusion constraint for the other, and PostgreSQL then ends one of them. The other
     saves its row, so the one ended has lost a race for the slot, as with a violation.
+
+    A new appointment is inserted with its `change` record (one statement on PostgreSQL), and
+    only if the SQL condition `only_if` holds: False if it did not (nothing was written).
 
     No savepoint of its own: every caller is inside a service's atomic block, which rolls back
     as the DomainError leaves it.
@@ -533,7 +551,9 @@ def _new_appointment(
     return appointment
 
 
-def _book_locked(appointment: Appointment, *, actor, allow_patient_overlap, override_hours) -> Appointment:
+def _book(appointment: Appointment, *, actor, allow_patient_overlap, override_hours) -> Appointment:
+    """Save a new appointment under the booking rules, with its change record, listeners and
+    audit entry. A single booking takes no lock; a series holds its practitioner's and room's."""
     change = _change_record(
         appointment,
         kind=ChangeKind.CREATED,
@@ -554,7 +574,11 @@ def _book_locked(appointment: Appointment, *, actor, allow_patient_overlap, over
     )
     if plainly is None or not _save(appointment, change=change, only_if=plainly):
         _check_bookable(
-            appointment, actor=actor, allow_patient_overlap=allow_patient_overlap, override_hours=override_hours
+            appointment,
+            actor=actor,
+            allow_patient_overlap=allow_patient_overlap,
+            override_hours=override_hours,
+            plainly_failed=plainly is not None,
         )
         _save(appointment, change=change)
     _announce(change)
@@ -596,9 +620,7 @@ def appointment_book(
     # one slot meet at the exclusion constraints (PostgreSQL; SQLite runs one write transaction
     # at a time), whose error `_save` turns into the same conflict. The locks would cost a
     # statement per booking and change only which message the loser of a race sees.
-    return _book_locked(
-        appointment, actor=actor, allow_patient_overlap=allow_patient_overlap, override_hours=override_hours
-    )
+    return _book(appointment, actor=actor, allow_patient_overlap=allow_patient_overlap, override_hours=override_hours)
 
 
 def _apply_move(
@@ -1049,9 +1071,7 @@ def series_book(
             series=series,
         )
         booked.append(
-            _book_locked(
-                appointment, actor=actor, allow_patient_overlap=allow_patient_overlap, override_hours=override_hours
-            )
+            _book(appointment, actor=actor, allow_patient_overlap=allow_patient_overlap, override_hours=override_hours)
         )
     skipped = [occurrence for occurrence in plan if occurrence.problem]
     return series, booked, skipped

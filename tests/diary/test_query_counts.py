@@ -119,3 +119,26 @@ def test_a_booking_through_the_api_stays_within_budget(
     # Inside the test's transaction the service's BEGIN/COMMIT are a savepoint and its release.
     statements = [query["sql"] for query in captured if "SAVEPOINT" not in query["sql"]]
     assert len(statements) == 7, "\n".join(statements)
+
+
+def test_a_refused_booking_runs_the_plain_check_once(
+    api_client_for, rita_receptionist, alice_practitioner, alice_hours, follow_up, clinic, clinic_location
+):
+    """The guarded insert already ran the one-statement check; the explanation does not repeat it."""
+    api = api_client_for(rita_receptionist)
+
+    def book(patient):
+        body = {
+            "patient": str(patient.pk),
+            "practitioner": str(alice_practitioner.pk),
+            "service": str(follow_up.pk),
+            "location": str(clinic_location.pk),
+            "start": at(10).isoformat(),
+        }
+        return api.post("/api/v1/appointments/", body, format="json")
+
+    assert book(PatientFactory(organisation=clinic)).status_code == 201
+    with CaptureQueriesContext(connection) as captured:
+        assert book(PatientFactory(organisation=clinic)).status_code == 409
+    plain_checks = [q["sql"] for q in captured if 'tstzrange("start", "end", \'[)\') &&' in q["sql"]]
+    assert len(plain_checks) == 1, "\n\n".join(plain_checks)

@@ -18,6 +18,7 @@ from integrations.choices import EmailStatus
 from integrations.forms import LetterForm
 from integrations.models import EmailDelivery, OutboxEntry
 from patients.models import Patient
+from patients.views import PatientMixin
 from privacy.audit import audit_context
 
 SYNC_ROLES = (Role.ADMIN, Role.PRACTITIONER)
@@ -62,15 +63,11 @@ class EmailDeliveryRetryView(StaffRequiredMixin, View):
         return redirect("integrations:sync-health")
 
 
-class LetterView(StaffRequiredMixin, TemplateView):
+class LetterView(PatientMixin, TemplateView):
     """Write a letter to a patient; it goes by email, as the appointment emails do."""
 
-    model = Patient
     template_name = "integrations/letter_form.html"
     allowed_roles = ALL_ROLES
-
-    def get_patient(self) -> Patient:
-        return get_object_or_404(Patient.objects.visible_to(self.request.user), pk=self.kwargs["patient_pk"])
 
     def render_form(self, form: LetterForm, patient: Patient, status: int = 200):
         context = self.get_context_data(
@@ -98,4 +95,4 @@ class LetterView(StaffRequiredMixin, TemplateView):
             messages.warning(request, f"The letter was not sent: {delivery.skip_reason}")
         else:
             messages.success(request, "The letter is on its way: Jelly sends it by email now.")
-        return redirect("patients:detail", pk=patient.pk)
+        return redirect(self.patient_url())

@@ -194,10 +194,15 @@ def hammer(call, seconds: float) -> tuple[int, int, list[float], float]:
 TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 
 
+def _stat_fields(process: Path) -> list[str]:
+    """/proc/<pid>/stat after the command name (which may hold spaces): state, parent, …"""
+    return (process / "stat").read_text().rsplit(")", 1)[1].split()
+
+
 def _cpu_seconds(pid: int) -> float:
     """User plus system CPU a process has used so far (0 if it has gone)."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = _stat_fields(Path(f"/proc/{pid}"))
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / TICKS_PER_SECOND
@@ -209,7 +214,7 @@ def _processes(*, parent: int | None = None, cmdline_has: str | None = None) -> 
         if not entry.name.isdigit():
             continue
         try:
-            if parent is not None and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) != parent:
+            if parent is not None and int(_stat_fields(entry)[1]) != parent:
                 continue
             if cmdline_has is not None and cmdline_has not in (entry / "cmdline").read_bytes().decode(errors="replace"):
                 continue
